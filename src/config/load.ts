@@ -1,0 +1,127 @@
+import { FacerecError } from '../errors.js';
+import { CONFIG_SCHEMA, type Config, type SettingSpec } from './schema.js';
+
+export interface LoadConfigOptions {
+  env?: NodeJS.ProcessEnv;
+  /** CLI arguments after the command, e.g. ['--grpc-port', '0']. Unknown flags are errors. */
+  argv?: readonly string[];
+  /** Values that win over env and argv (tests use this). Nested like Config. */
+  overrides?: DeepPartial<Config>;
+}
+
+export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends readonly unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
+
+function isSpec(node: unknown): node is SettingSpec {
+  return typeof node === 'object' && node !== null && 'env' in node && 'type' in node;
+}
+
+/** Every setting with its dotted path, in schema order (used by the README test too). */
+export function listSettings(node: object = CONFIG_SCHEMA, prefix = ''): Array<{ path: string; spec: SettingSpec }> {
+  const out: Array<{ path: string; spec: SettingSpec }> = [];
+  for (const [key, child] of Object.entries(node)) {
+    const path = prefix ? `${prefix}.${key}` : key;
+    if (isSpec(child)) out.push({ path, spec: child });
+    else out.push(...listSettings(child as object, path));
+  }
+  return out;
+}
+
+function parseValue(spec: SettingSpec, raw: string, source: string, problems: string[]): unknown {
+  switch (spec.type) {
+    case 'int':
+    case 'number': {
+      const value = Number(raw.trim());
+      if (raw.trim() === '' || !Number.isFinite(value) || (spec.type === 'int' && !Number.isInteger(value))) {
+        problems.push(`${source}: expected ${spec.type === 'int' ? 'an integer' : 'a number'}, got ${JSON.stringify(raw)}`);
+        return undefined;
+      }
+      if (spec.min !== undefined && value < spec.min) problems.push(`${source}: ${value} is below the minimum ${spec.min}`);
+      if (spec.max !== undefined && value > spec.max) problems.push(`${source}: ${value} is above the maximum ${spec.max}`);
+      return value;
+    }
+    case 'boolean': {
+      const v = raw.trim().toLowerCase();
+      if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+      if (['0', 'false', 'no', 'off'].includes(v)) return false;
+      problems.push(`${source}: expected true or false, got ${JSON.stringify(raw)}`);
+      return undefined;
+    }
+    case 'list':
+      return Object.freeze(raw.split(',').map((part) => part.trim()).filter(Boolean));
+    case 'string':
+      if (spec.choices && !spec.choices.includes(raw)) {
+        problems.push(`${source}: expected one of ${spec.choices.join(', ')}, got ${JSON.stringify(raw)}`);
+      }
+      return raw;
+  }
+}
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let node = target;
+  for (const key of keys.slice(0, -1)) {
+    node[key] ??= {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[keys[keys.length - 1]!] = value;
+}
+
+function getPath(source: unknown, path: string): unknown {
+  let node = source;
+  for (const key of path.split('.')) {
+    if (typeof node !== 'object' || node === null) return undefined;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return node;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/**
+ * Parses env and argv against the schema once. Every problem is reported in a
+ * single CONFIG_INVALID error, as fastify's initial-config validation does.
+ */
+export function loadConfig(options: LoadConfigOptions = {}): Config {
+  const env = options.env ?? process.env;
+  const argv = options.argv ?? [];
+  const settings = listSettings();
+  const problems: string[] = [];
+
+  const flagValues = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const known = settings.find(({ spec }) => spec.flag === flag);
+    if (!known) {
+      problems.push(`unknown option ${flag}`);
+      if (inline === undefined && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--')) i++;
+      continue;
+    }
+    const value = inline ?? argv[++i];
+    if (value === undefined) problems.push(`${flag} needs a value`);
+    else flagValues.set(flag, value);
+  }
+
+  const config: Record<string, unknown> = {};
+  for (const { path, spec } of settings) {
+    let value: unknown = spec.default;
+    const fromEnv = env[spec.env];
+    if (fromEnv !== undefined && fromEnv !== '') value = parseValue(spec, fromEnv, spec.env, problems);
+    const fromFlag = spec.flag ? flagValues.get(spec.flag) : undefined;
+    if (fromFlag !== undefined) value = parseValue(spec, fromFlag, spec.flag!, problems);
+    const override = getPath(options.overrides, path);
+    if (override !== undefined) value = override;
+    setPath(config, path, value);
+  }
+
+  if (problems.length > 0) {
+    throw new FacerecError('CONFIG_INVALID', problems.join('; '), { details: { problems } });
+  }
+  return deepFreeze(config) as unknown as Config;
+}

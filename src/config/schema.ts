@@ -1,0 +1,95 @@
+/**
+ * Every setting facerec reads, in one typed table: its environment name, CLI
+ * flag, default and unit. `load.ts` parses env + argv against this table once;
+ * the README's configuration table is checked against it by a test.
+ *
+ * Names fixed by the issues (GRPC_PORT, DATA_DIR, QDRANT_URL, AUTH_*, …) are
+ * kept; the rest are FACEREC_<SECTION>__<KEY>, as immich does with
+ * MACHINE_LEARNING_.
+ */
+
+export type SettingType = 'int' | 'number' | 'string' | 'boolean' | 'list';
+
+export interface SettingSpec {
+  readonly type: SettingType;
+  readonly default: number | string | boolean | readonly string[] | undefined;
+  readonly env: string;
+  readonly flag?: string;
+  readonly min?: number;
+  readonly max?: number;
+  readonly choices?: readonly string[];
+  readonly description: string;
+}
+
+const s = <T extends SettingSpec>(spec: T): T => spec;
+
+/** Per-model dynamic batching settings, named after Triton's. */
+const batchingFor = (model: string, maxBatchSize: number, maxQueueDelayMs: number) => ({
+  maxBatchSize: s({ type: 'int', default: maxBatchSize, min: 1, max: 256, env: `FACEREC_BATCHING__${model}__MAX_BATCH_SIZE`, description: `largest ${model.toLowerCase()} batch sent to ONNX Runtime; 1 turns batching off` }),
+  maxQueueDelayMs: s({ type: 'number', default: maxQueueDelayMs, min: 0, max: 1000, env: `FACEREC_BATCHING__${model}__MAX_QUEUE_DELAY_MS`, description: `longest a ${model.toLowerCase()} request waits for a batch to fill (ms)` }),
+  maxQueueSize: s({ type: 'int', default: 512, min: 1, env: `FACEREC_BATCHING__${model}__MAX_QUEUE_SIZE`, description: `queued ${model.toLowerCase()} requests beyond which new ones get RESOURCE_EXHAUSTED` }),
+  queueTimeoutMs: s({ type: 'number', default: 10_000, min: 1, env: `FACEREC_BATCHING__${model}__QUEUE_TIMEOUT_MS`, description: `longest a ${model.toLowerCase()} request may wait in the queue before UNAVAILABLE (ms)` }),
+});
+
+export const CONFIG_SCHEMA = {
+  server: {
+    host: s({ type: 'string', default: '0.0.0.0', env: 'FACEREC_HOST', flag: '--host', description: 'address the gRPC, REST and metrics servers bind' }),
+    grpcPort: s({ type: 'int', default: 50051, min: 0, max: 65535, env: 'GRPC_PORT', flag: '--grpc-port', description: 'gRPC port (0 picks a free one)' }),
+    restPort: s({ type: 'int', default: 8080, min: 0, max: 65535, env: 'REST_PORT', flag: '--rest-port', description: 'built-in REST gateway port; 0 turns it off' }),
+    metricsPort: s({ type: 'int', default: 9464, min: 0, max: 65535, env: 'METRICS_PORT', flag: '--metrics-port', description: 'Prometheus /metrics port; 0 turns it off' }),
+    maxMessageBytes: s({ type: 'int', default: 32 * 1024 * 1024, min: 1024, env: 'FACEREC_SERVER__MAX_MESSAGE_BYTES', flag: '--max-message-bytes', description: 'largest gRPC message or REST body accepted (bytes)' }),
+    corsOrigins: s({ type: 'list', default: ['*'], env: 'FACEREC_SERVER__CORS_ORIGINS', description: 'origins the REST gateway allows (comma-separated; * for any)' }),
+    shutdownGraceMs: s({ type: 'number', default: 10_000, min: 0, env: 'FACEREC_SERVER__SHUTDOWN_GRACE_MS', description: 'time in-flight RPCs get to finish on SIGTERM (ms)' }),
+  },
+  auth: {
+    secretKey: s({ type: 'string', default: undefined, env: 'AUTH_SECRET_KEY', description: 'HMAC secret for JWT bearer tokens; unset turns auth off' }),
+    algorithm: s({ type: 'string', default: 'HS256', choices: ['HS256', 'HS384', 'HS512'], env: 'AUTH_ALGORITHM', description: 'JWT signing algorithm' }),
+  },
+  store: {
+    dataDir: s({ type: 'string', default: './data', env: 'DATA_DIR', flag: '--data-dir', description: 'directory of the embedded gallery' }),
+    qdrantUrl: s({ type: 'string', default: undefined, env: 'QDRANT_URL', flag: '--qdrant-url', description: 'use Qdrant at this URL instead of the embedded gallery' }),
+    qdrantApiKey: s({ type: 'string', default: undefined, env: 'QDRANT_API_KEY', description: 'Qdrant API key' }),
+    qdrantCollection: s({ type: 'string', default: 'facerec_faces', env: 'FACEREC_STORE__QDRANT_COLLECTION', description: 'Qdrant collection name' }),
+    annThreshold: s({ type: 'int', default: 20_000, min: 0, env: 'FACEREC_STORE__ANN_THRESHOLD', description: 'gallery size from which the embedded store searches an HNSW index instead of exactly' }),
+  },
+  pipeline: {
+    modelsDir: s({ type: 'string', default: undefined, env: 'FACEREC_PIPELINE__MODELS_DIR', flag: '--models-dir', description: 'directory of the built models (default: models/build in the package)' }),
+    intraOpThreads: s({ type: 'int', default: 0, min: 0, max: 256, env: 'FACEREC_PIPELINE__INTRA_OP_THREADS', description: 'ONNX Runtime threads per model run; 0 = one per core' }),
+    maxImagePixels: s({ type: 'int', default: 50_000_000, min: 1, env: 'FACEREC_PIPELINE__MAX_IMAGE_PIXELS', description: 'decoded images above this many pixels are rejected (decompression bombs)' }),
+    detectScoreThreshold: s({ type: 'number', default: 0.7, min: 0, max: 1, env: 'FACEREC_PIPELINE__DETECT_SCORE_THRESHOLD', description: 'minimum detector score for a face' }),
+    nmsIouThreshold: s({ type: 'number', default: 0.4, min: 0, max: 1, env: 'FACEREC_PIPELINE__NMS_IOU_THRESHOLD', description: 'IoU above which overlapping detections are merged' }),
+    minFaceSizePx: s({ type: 'int', default: 20, min: 1, env: 'FACEREC_PIPELINE__MIN_FACE_SIZE_PX', description: 'faces whose shorter box side is below this are reported but not embedded (px)' }),
+    similarityThreshold: s({ type: 'number', default: 0.4, min: -1, max: 1, env: 'FACEREC_PIPELINE__SIMILARITY_THRESHOLD', flag: '--similarity-threshold', description: 'default cosine similarity for a match (calibrated, see README)' }),
+  },
+  batching: {
+    detector: batchingFor('DETECTOR', 4, 2),
+    landmarks: batchingFor('LANDMARKS', 16, 2),
+    embedder: batchingFor('EMBEDDER', 8, 2),
+    maxInflightBatches: s({ type: 'int', default: 1, min: 1, max: 64, env: 'FACEREC_BATCHING__MAX_INFLIGHT_BATCHES', description: 'batches of one model that may run at once (Triton instance count)' }),
+  },
+  telemetry: {
+    logLevel: s({ type: 'string', default: 'info', choices: ['debug', 'info', 'warn', 'error'], env: 'FACEREC_LOG_LEVEL', flag: '--log-level', description: 'log level (JSON lines on stderr)' }),
+  },
+} as const;
+
+type SchemaValue<T extends SettingSpec> = T['type'] extends 'int' | 'number'
+  ? number
+  : T['type'] extends 'boolean'
+    ? boolean
+    : T['type'] extends 'list'
+      ? readonly string[]
+      : T['default'] extends undefined
+        ? string | undefined
+        : string;
+
+type ConfigOf<T> = {
+  readonly [K in keyof T]: T[K] extends SettingSpec ? SchemaValue<T[K]> : ConfigOf<T[K]>;
+};
+
+export type Config = ConfigOf<typeof CONFIG_SCHEMA>;
+export type BatchingConfig = Config['batching'];
+export type ModelBatchingConfig = Config['batching']['embedder'];
+export type PipelineConfig = Config['pipeline'];
+export type StoreConfig = Config['store'];
+export type ServerConfig = Config['server'];
+export type AuthConfig = Config['auth'];
