@@ -1,0 +1,126 @@
+/**
+ * The one place model calls go through.
+ *
+ * An `InferenceSession` runs one model on a whole batch (shape [N, ...item]);
+ * `OrtSession` is the ONNX Runtime implementation. The pipeline never calls a
+ * session directly: it asks a `ModelRunner` for one item at a time, and the
+ * runner decides how items become batches (the dynamic batcher in
+ * `src/batching/` gathers items from concurrent requests; `createDirectRunner`
+ * runs each item alone). As immich puts ORT, ArmNN and RKNN behind one
+ * `ModelSession`, anything that can run a batch can stand behind this.
+ */
+import * as ort from 'onnxruntime-node';
+import { FacerecError } from '../errors.js';
+
+/** A dense uint8 batch in the model's input layout, batch axis first. */
+export interface InputBatch {
+  readonly data: Uint8Array;
+  readonly dims: readonly number[];
+}
+
+/** One float output of a batch run, batch axis first. */
+export interface OutputTensor {
+  readonly data: Float32Array;
+  readonly dims: readonly number[];
+}
+
+export type BatchOutputs = Readonly<Record<string, OutputTensor>>;
+
+export interface InferenceSession {
+  /** Model name used in logs, metrics and spans (e.g. "embedder"). */
+  readonly name: string;
+  /** Shape of one item, without the batch axis (e.g. [112, 112, 3]). */
+  readonly itemDims: readonly number[];
+  run(batch: InputBatch): Promise<BatchOutputs>;
+  close(): Promise<void>;
+}
+
+/** One item's outputs: each output tensor's slice for that item, batch axis dropped. */
+export type ItemOutputs = Readonly<Record<string, Float32Array>>;
+
+export interface InferOptions {
+  /** Aborted work that has not reached the model yet is dropped. */
+  readonly signal?: AbortSignal;
+}
+
+/** Runs one item through one model; how items are batched is the runner's business. */
+export interface ModelRunner {
+  readonly name: string;
+  readonly itemDims: readonly number[];
+  infer(item: Uint8Array, options?: InferOptions): Promise<ItemOutputs>;
+}
+
+export interface OrtSessionOptions {
+  readonly name: string;
+  readonly path: string;
+  readonly itemDims: readonly number[];
+  /** 0 lets ONNX Runtime use one thread per core. */
+  readonly intraOpThreads?: number;
+}
+
+export class OrtSession implements InferenceSession {
+  private constructor(
+    readonly name: string,
+    readonly itemDims: readonly number[],
+    private readonly session: ort.InferenceSession,
+  ) {}
+
+  static async create(options: OrtSessionOptions): Promise<OrtSession> {
+    try {
+      const session = await ort.InferenceSession.create(options.path, {
+        executionProviders: ['cpu'],
+        graphOptimizationLevel: 'all',
+        intraOpNumThreads: options.intraOpThreads ?? 0,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+      });
+      return new OrtSession(options.name, options.itemDims, session);
+    } catch (cause) {
+      throw new FacerecError('MODEL_NOT_LOADED', `${options.name} (${options.path})`, { cause });
+    }
+  }
+
+  async run(batch: InputBatch): Promise<BatchOutputs> {
+    const inputName = this.session.inputNames[0]!;
+    const tensor = new ort.Tensor('uint8', batch.data, batch.dims as number[]);
+    let results: ort.InferenceSession.OnnxValueMapType;
+    try {
+      results = await this.session.run({ [inputName]: tensor });
+    } catch (cause) {
+      throw new FacerecError('MODEL_FAILED', this.name, { cause });
+    }
+    const outputs: Record<string, OutputTensor> = {};
+    for (const name of this.session.outputNames) {
+      const value = results[name] as ort.Tensor;
+      outputs[name] = { data: value.data as Float32Array, dims: value.dims };
+    }
+    return outputs;
+  }
+
+  async close(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+/** Splits a batch's outputs into per-item slices (views, no copies). */
+export function splitOutputs(outputs: BatchOutputs, count: number): ItemOutputs[] {
+  const items: Record<string, Float32Array>[] = Array.from({ length: count }, () => ({}));
+  for (const [name, tensor] of Object.entries(outputs)) {
+    const per = tensor.data.length / count;
+    for (let i = 0; i < count; i++) items[i]![name] = tensor.data.subarray(i * per, (i + 1) * per);
+  }
+  return items;
+}
+
+/** A runner without batching: each item is its own batch of one. */
+export function createDirectRunner(session: InferenceSession): ModelRunner {
+  return {
+    name: session.name,
+    itemDims: session.itemDims,
+    async infer(item, options) {
+      options?.signal?.throwIfAborted();
+      const outputs = await session.run({ data: item, dims: [1, ...session.itemDims] });
+      return splitOutputs(outputs, 1)[0]!;
+    },
+  };
+}
