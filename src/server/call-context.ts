@@ -1,0 +1,133 @@
+/**
+ * Adapters between grpc-js calls and plain async handlers: every handler gets
+ * an AbortSignal that fires when the client cancels or the deadline passes,
+ * so work that has not reached a model yet is dropped; every thrown value
+ * leaves through `toServiceError`.
+ */
+import type {
+  Metadata,
+  ServerDuplexStream,
+  ServerReadableStream,
+  ServerUnaryCall,
+  sendUnaryData,
+} from '@grpc/grpc-js';
+import { FacerecError } from '../errors.js';
+import { toServiceError, type StatusLogger } from './status.js';
+
+export interface CallContext {
+  readonly method: string;
+  readonly metadata: Metadata;
+  readonly signal: AbortSignal;
+}
+
+export interface CallHooks {
+  /** Runs before the handler; throwing rejects the call (auth). */
+  before?(method: string, metadata: Metadata): Promise<void>;
+  /** Called once per finished call with its gRPC status code (metrics). */
+  finished?(method: string, code: number, durationMs: number): void;
+  logger?: StatusLogger;
+}
+
+/** What every grpc-js server call has in common. */
+interface AnyCall {
+  readonly metadata: Metadata;
+  getDeadline(): Date | number;
+  on(event: 'cancelled', listener: () => void): unknown;
+  removeListener(event: 'cancelled', listener: () => void): unknown;
+}
+
+function contextOf(method: string, call: AnyCall): { context: CallContext; dispose(): void } {
+  const controller = new AbortController();
+  const onCancelled = () => controller.abort(new FacerecError('CANCELLED'));
+  call.on('cancelled', onCancelled);
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = call.getDeadline();
+  const deadlineMs = deadline instanceof Date ? deadline.getTime() : Number(deadline);
+  if (Number.isFinite(deadlineMs)) {
+    const abortAtDeadline = () => controller.abort(new FacerecError('DEADLINE_EXCEEDED'));
+    const remainingMs = deadlineMs - Date.now();
+    if (remainingMs <= 0) abortAtDeadline();
+    else timer = setTimeout(abortAtDeadline, remainingMs).unref();
+  }
+  return {
+    context: { method, metadata: call.metadata, signal: controller.signal },
+    dispose() {
+      if (timer) clearTimeout(timer);
+      call.removeListener('cancelled', onCancelled);
+    },
+  };
+}
+
+function codeOf(error: unknown): number {
+  return typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'number' ? (error as { code: number }).code : 2;
+}
+
+export function unary<Req, Res>(method: string, hooks: CallHooks, handler: (request: Req, context: CallContext) => Promise<Res>) {
+  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
+    const started = performance.now();
+    const { context, dispose } = contextOf(method, call as AnyCall);
+    void (async () => {
+      try {
+        await hooks.before?.(method, call.metadata);
+        const response = await handler(call.request, context);
+        hooks.finished?.(method, 0, performance.now() - started);
+        callback(null, response);
+      } catch (error) {
+        const serviceError = toServiceError(error, hooks.logger);
+        hooks.finished?.(method, codeOf(serviceError), performance.now() - started);
+        callback(serviceError);
+      } finally {
+        dispose();
+      }
+    })();
+  };
+}
+
+export function clientStream<Req, Res>(method: string, hooks: CallHooks, handler: (requests: AsyncIterable<Req>, context: CallContext) => Promise<Res>) {
+  return (call: ServerReadableStream<Req, Res>, callback: sendUnaryData<Res>): void => {
+    const started = performance.now();
+    const { context, dispose } = contextOf(method, call as AnyCall);
+    void (async () => {
+      try {
+        await hooks.before?.(method, call.metadata);
+        const response = await handler(call as AsyncIterable<Req>, context);
+        hooks.finished?.(method, 0, performance.now() - started);
+        callback(null, response);
+      } catch (error) {
+        const serviceError = toServiceError(error, hooks.logger);
+        hooks.finished?.(method, codeOf(serviceError), performance.now() - started);
+        callback(serviceError);
+      } finally {
+        dispose();
+      }
+    })();
+  };
+}
+
+export function bidiStream<Req, Res>(method: string, hooks: CallHooks, handler: (requests: AsyncIterable<Req>, write: (response: Res) => Promise<void>, context: CallContext) => Promise<void>) {
+  return (call: ServerDuplexStream<Req, Res>): void => {
+    const started = performance.now();
+    const { context, dispose } = contextOf(method, call as AnyCall);
+    // Respect back-pressure: wait for 'drain' when the socket buffer is full.
+    const write = (response: Res) =>
+      new Promise<void>((resolve) => {
+        if (call.write(response)) resolve();
+        else call.once('drain', () => resolve());
+      });
+    void (async () => {
+      try {
+        await hooks.before?.(method, call.metadata);
+        await handler(call as AsyncIterable<Req>, write, context);
+        hooks.finished?.(method, 0, performance.now() - started);
+        call.end();
+      } catch (error) {
+        const serviceError = toServiceError(error, hooks.logger);
+        hooks.finished?.(method, codeOf(serviceError), performance.now() - started);
+        // grpc-js turns an 'error' event on a server stream into the call's final status.
+        call.emit('error', serviceError);
+      } finally {
+        dispose();
+      }
+    })();
+  };
+}
