@@ -1,0 +1,50 @@
+/** Pipeline and store results → generated proto messages. */
+import type { Face, Match, RecognizeResponse } from '../gen/facerec/v1/facerec.js';
+import type { DetectedFace, PipelineResult } from '../pipeline/types.js';
+import type { SearchMatch } from '../store/vector-store.js';
+
+export function toProtoMatch(match: SearchMatch): Match {
+  return {
+    subjectId: match.subjectId,
+    faceId: match.faceId,
+    similarity: match.similarity,
+    payload: { ...match.payload },
+  };
+}
+
+export function toProtoFace(face: DetectedFace, matches: readonly SearchMatch[] = [], includeEmbedding = false): Face {
+  return {
+    box: { ...face.box },
+    score: face.score,
+    landmarks: face.landmarks.map(({ x, y }) => ({ x, y })),
+    matches: matches.map(toProtoMatch),
+    embedding: includeEmbedding && face.embedding ? Array.from(face.embedding) : [],
+    embedded: face.embedding !== undefined,
+  };
+}
+
+/** The seed's REST fields: per face, its matches' payloads and its integer box. */
+export function toRecognizeResponse(result: PipelineResult, faces: Face[], threshold: number): RecognizeResponse {
+  return {
+    faces,
+    payloads: faces.map((face) => face.matches.map((match) => match.payload ?? {})),
+    boxes: faces.map(({ box }) => (box ? [Math.round(box.x1), Math.round(box.y1), Math.round(box.x2), Math.round(box.y2)] : [])),
+    imageWidth: result.width,
+    imageHeight: result.height,
+    threshold,
+  };
+}
+
+/** The face with the largest box area, or undefined. */
+export function largestFace<T extends { box: { x1: number; y1: number; x2: number; y2: number } }>(faces: readonly T[]): T | undefined {
+  let best: T | undefined;
+  let bestArea = -1;
+  for (const face of faces) {
+    const area = (face.box.x2 - face.box.x1) * (face.box.y2 - face.box.y1);
+    if (area > bestArea) {
+      best = face;
+      bestArea = area;
+    }
+  }
+  return best;
+}

@@ -1,0 +1,105 @@
+/**
+ * Enrolment: BulkIngest (client stream) and EnrollFace (unary). One bad item
+ * never aborts a stream: it is reported in IngestSummary.errors and the rest
+ * are enrolled. Items are processed a few at a time so the faces of
+ * neighbouring items share model batches.
+ */
+import type { UntypedServiceImplementation } from '@grpc/grpc-js';
+import { FacerecError } from '../errors.js';
+import { FacePolicy, type EnrollFaceResponse, type IngestRequest, type IngestSummary, type ItemError } from '../gen/facerec/v1/facerec.js';
+import type { DetectedFace } from '../pipeline/types.js';
+import { deriveFaceId, sha256Hex } from '../store/face-id.js';
+import type { VectorStore } from '../store/vector-store.js';
+import { clientStream, unary, type CallContext, type CallHooks } from './call-context.js';
+import { largestFace, toProtoFace } from './convert.js';
+import type { FaceAnalyzer } from './service.js';
+import { codeName, toServiceError } from './status.js';
+
+export interface IngestOptions {
+  readonly analyzer: FaceAnalyzer;
+  readonly store: VectorStore;
+  readonly hooks: CallHooks;
+  /** Items analysed at once within one stream. */
+  readonly concurrency?: number;
+}
+
+const MAX_ID_LENGTH = 256;
+
+function checkId(kind: string, id: string): void {
+  if (id.length === 0) throw new FacerecError('INVALID_ARGUMENT', `${kind} is required`);
+  if (id.length > MAX_ID_LENGTH) throw new FacerecError('INVALID_ARGUMENT', `${kind} is longer than ${MAX_ID_LENGTH} characters`);
+}
+
+/** Picks the face to enrol according to the item's policy. */
+export function chooseFace(faces: readonly DetectedFace[], policy: FacePolicy): DetectedFace {
+  const usable = faces.filter((face) => face.embedding);
+  if (usable.length === 0) {
+    throw new FacerecError('NO_FACE', faces.length > 0 ? `${faces.length} face(s) found, all below the minimum face size` : undefined);
+  }
+  if (usable.length > 1 && policy !== FacePolicy.FACE_POLICY_LARGEST) {
+    throw new FacerecError('MULTIPLE_FACES', `${usable.length} faces found; send face_policy FACE_POLICY_LARGEST to enrol the largest`);
+  }
+  return largestFace(usable)!;
+}
+
+export function createIngestHandlers(options: IngestOptions): UntypedServiceImplementation {
+  const { analyzer, store, hooks } = options;
+
+  async function enrolOne(item: IngestRequest, context: Pick<CallContext, 'signal'>): Promise<EnrollFaceResponse> {
+    checkId('subject_id', item.subjectId);
+    if (item.faceId !== undefined) checkId('face_id', item.faceId);
+    const result = await analyzer.analyze(item.image, { embed: true, signal: context.signal });
+    const face = chooseFace(result.faces, item.facePolicy);
+    const imageSha256 = sha256Hex(item.image);
+    const faceId = item.faceId ?? deriveFaceId(item.subjectId, imageSha256);
+    const duplicate = await faceExists(store, faceId);
+    const subjectPayload = item.payload && Object.keys(item.payload).length > 0 ? item.payload : undefined;
+    await store.upsertFaces([{ faceId, subjectId: item.subjectId, embedding: face.embedding!, imageSha256, subjectPayload }]);
+    return { subjectId: item.subjectId, faceId, duplicate, face: toProtoFace(face) };
+  }
+
+  return {
+    enrollFace: unary<IngestRequest, EnrollFaceResponse>('EnrollFace', hooks, (item, context) => enrolOne(item, context)),
+
+    bulkIngest: clientStream<IngestRequest, IngestSummary>('BulkIngest', hooks, async (items, context) => {
+      const started = performance.now();
+      const summary = { received: 0, enrolled: 0, duplicates: 0, failed: 0 };
+      const errors: ItemError[] = [];
+      const inflight = new Set<Promise<void>>();
+      const limit = Math.max(1, options.concurrency ?? 4);
+
+      const process = async (item: IngestRequest, index: number) => {
+        try {
+          const outcome = await enrolOne(item, context);
+          if (outcome.duplicate) summary.duplicates++;
+          else summary.enrolled++;
+        } catch (error) {
+          if (context.signal.aborted) throw error;
+          summary.failed++;
+          const status = toServiceError(error, hooks.logger);
+          errors.push({ index, subjectId: item.subjectId, code: status.code, codeName: codeName(status.code), message: status.details });
+        }
+      };
+
+      for await (const item of items) {
+        const index = summary.received++;
+        const task = process(item, index).finally(() => inflight.delete(task));
+        inflight.add(task);
+        if (inflight.size >= limit) await Promise.race(inflight);
+      }
+      await Promise.all(inflight);
+      errors.sort((a, b) => a.index - b.index);
+      return { ...summary, errors, elapsedMs: performance.now() - started };
+    }),
+  };
+}
+
+async function faceExists(store: VectorStore, faceId: string): Promise<boolean> {
+  try {
+    await store.getFace(faceId);
+    return true;
+  } catch (error) {
+    if (error instanceof FacerecError && error.code === 'FACE_NOT_FOUND') return false;
+    throw error;
+  }
+}

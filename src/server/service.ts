@@ -1,0 +1,174 @@
+/**
+ * One handler per RPC of facerec.v1.FaceRecognition. Handlers take plain
+ * typed requests and return typed responses; call plumbing (auth, deadlines,
+ * cancellation, error → status) lives in call-context.ts.
+ */
+import type { UntypedServiceImplementation } from '@grpc/grpc-js';
+import { FacerecError } from '../errors.js';
+import type {
+  DetectRequest,
+  DetectResponse,
+  Face,
+  Frame,
+  FrameResult,
+  Info,
+  RecognizeRequest,
+  RecognizeResponse,
+  VerifyRequest,
+  VerifyResponse,
+} from '../gen/facerec/v1/facerec.js';
+import type { HttpBody } from '../gen/google/api/httpbody.js';
+import type { PipelineResult } from '../pipeline/types.js';
+import type { Payload, VectorStore } from '../store/vector-store.js';
+import { bidiStream, clientStream, unary, type CallContext, type CallHooks } from './call-context.js';
+import { largestFace, toProtoFace, toRecognizeResponse } from './convert.js';
+import { imageFromHttpBody } from './http-body.js';
+import { createIngestHandlers } from './ingest.js';
+import { createSubjectHandlers } from './subjects.js';
+import { toServiceError } from './status.js';
+
+export interface AnalyzeOptions {
+  /** False skips landmarks, alignment and embedding work the caller won't use. */
+  readonly embed: boolean;
+  readonly signal?: AbortSignal;
+}
+
+/** The pipeline as the server sees it. */
+export interface FaceAnalyzer {
+  analyze(image: Uint8Array, options: AnalyzeOptions): Promise<PipelineResult>;
+}
+
+export interface ServiceOptions {
+  readonly analyzer: FaceAnalyzer;
+  readonly store: VectorStore;
+  readonly similarityThreshold: number;
+  readonly info: () => Promise<Info>;
+  readonly hooks: CallHooks;
+  /** Frames of one RecognizeStream processed at once; results still leave in order. */
+  readonly streamWindow?: number;
+  /** Called around each RecognizeStream (metrics: active streams). */
+  readonly onStream?: (delta: 1 | -1) => void;
+}
+
+const MAX_TOP_K = 100;
+
+function topKOf(requested: number): number {
+  if (requested > MAX_TOP_K) throw new FacerecError('INVALID_ARGUMENT', `top_k ${requested} is above the maximum ${MAX_TOP_K}`);
+  return requested === 0 ? 1 : requested;
+}
+
+function thresholdOf(requested: number | undefined, fallback: number): number {
+  if (requested === undefined) return fallback;
+  if (!Number.isFinite(requested) || requested < -1 || requested > 1) {
+    throw new FacerecError('INVALID_ARGUMENT', `similarity threshold ${requested} is outside [-1, 1]`);
+  }
+  return requested;
+}
+
+export function createFaceRecognitionService(options: ServiceOptions): UntypedServiceImplementation {
+  const { analyzer, store, hooks } = options;
+
+  async function recognize(
+    image: Uint8Array,
+    request: { topK: number; minSimilarity?: number | undefined; includeEmbedding?: boolean; filter?: Payload | undefined },
+    context: Pick<CallContext, 'signal'>,
+  ): Promise<RecognizeResponse> {
+    const k = topKOf(request.topK);
+    const threshold = thresholdOf(request.minSimilarity, options.similarityThreshold);
+    const filter = request.filter && Object.keys(request.filter).length > 0 ? request.filter : undefined;
+    const result = await analyzer.analyze(image, { embed: true, signal: context.signal });
+    const faces: Face[] = await Promise.all(
+      result.faces.map(async (face) => {
+        const matches = face.embedding ? await store.search(face.embedding, { k, minSimilarity: threshold, filter }) : [];
+        return toProtoFace(face, matches, request.includeEmbedding);
+      }),
+    );
+    return toRecognizeResponse(result, faces, threshold);
+  }
+
+  async function recognizeFrame(frame: Frame, context: CallContext): Promise<FrameResult> {
+    const started = performance.now();
+    try {
+      const response = await recognize(frame.image, frame, context);
+      return { cameraId: frame.cameraId, sequence: frame.sequence, faces: response.faces, error: undefined, latencyMs: performance.now() - started };
+    } catch (error) {
+      // A bad frame is reported in its result; the stream goes on.
+      if (context.signal.aborted) throw error;
+      const status = toServiceError(error, hooks.logger);
+      return {
+        cameraId: frame.cameraId,
+        sequence: frame.sequence,
+        faces: [],
+        error: { code: status.code, message: status.details, details: [] },
+        latencyMs: performance.now() - started,
+      };
+    }
+  }
+
+  return {
+    recognize: unary<RecognizeRequest, RecognizeResponse>('Recognize', hooks, (request, context) => recognize(request.image, request, context)),
+
+    recognizeUpload: unary<HttpBody, RecognizeResponse>('RecognizeUpload', hooks, async (body, context) =>
+      recognize(await imageFromHttpBody(body), { topK: 1 }, context),
+    ),
+
+    detect: unary<DetectRequest, DetectResponse>('Detect', hooks, async (request, context) => {
+      const result = await analyzer.analyze(request.image, { embed: request.includeEmbedding, signal: context.signal });
+      return {
+        faces: result.faces.map((face) => toProtoFace(face, [], request.includeEmbedding)),
+        imageWidth: result.width,
+        imageHeight: result.height,
+      };
+    }),
+
+    verify: unary<VerifyRequest, VerifyResponse>('Verify', hooks, async (request, context) => {
+      const threshold = thresholdOf(request.threshold, options.similarityThreshold);
+      const [a, b] = await Promise.all([
+        analyzer.analyze(request.imageA, { embed: true, signal: context.signal }).catch(renameImageError('image_a')),
+        analyzer.analyze(request.imageB, { embed: true, signal: context.signal }).catch(renameImageError('image_b')),
+      ]);
+      const faceA = largestFace(a.faces.filter((face) => face.embedding));
+      const faceB = largestFace(b.faces.filter((face) => face.embedding));
+      if (!faceA) throw new FacerecError('NO_FACE', 'image_a');
+      if (!faceB) throw new FacerecError('NO_FACE', 'image_b');
+      const similarity = dot(faceA.embedding!, faceB.embedding!);
+      return { similarity, verified: similarity >= threshold, threshold, faceA: toProtoFace(faceA), faceB: toProtoFace(faceB) };
+    }),
+
+    recognizeStream: bidiStream<Frame, FrameResult>('RecognizeStream', hooks, async (frames, write, context) => {
+      options.onStream?.(1);
+      try {
+        // A small in-order window: frame n+1 decodes while frame n is in the
+        // models, so one camera keeps the batcher busier without reordering.
+        const window: Promise<FrameResult>[] = [];
+        const depth = Math.max(1, options.streamWindow ?? 2);
+        for await (const frame of frames) {
+          window.push(recognizeFrame(frame, context));
+          if (window.length >= depth) await write(await window.shift()!);
+        }
+        while (window.length > 0) await write(await window.shift()!);
+      } finally {
+        options.onStream?.(-1);
+      }
+    }),
+
+    getInfo: unary('GetInfo', hooks, () => options.info()),
+
+    ...createIngestHandlers({ analyzer, store, hooks }),
+    ...createSubjectHandlers({ store, hooks }),
+  };
+}
+
+function renameImageError(field: string) {
+  return (error: unknown): never => {
+    // Say which of the two images was bad.
+    if (error instanceof FacerecError && error.status === 'INVALID_ARGUMENT') error.message = `${field}: ${error.message}`;
+    throw error;
+  };
+}
+
+function dot(a: Float32Array, b: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += a[i]! * b[i]!;
+  return sum;
+}

@@ -1,0 +1,65 @@
+/**
+ * Starts the real facerec server (real models, real embedded store in a temp
+ * DATA_DIR) on loopback ports picked by the OS, and a generated gRPC client.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { loadConfig, type DeepPartial } from '../../src/config/load.js';
+import type { Config } from '../../src/config/schema.js';
+import { FaceRecognitionClient } from '../../src/gen/facerec/v1/facerec.js';
+import { silentLogger } from '../../src/logger.js';
+import { startFacerec, type RunningFacerec } from '../../src/server/app.js';
+
+export interface TestServer {
+  readonly app: RunningFacerec;
+  readonly client: FaceRecognitionClient;
+  readonly dataDir: string;
+  readonly config: Config;
+  /** Stops the server; removes DATA_DIR unless keepData. */
+  stop(options?: { keepData?: boolean }): Promise<void>;
+}
+
+export async function startTestServer(overrides: DeepPartial<Config> = {}, dataDir?: string): Promise<TestServer> {
+  const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'facerec-test-')));
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      ...overrides,
+      server: { host: '127.0.0.1', grpcPort: 0, restPort: 0, metricsPort: 0, ...overrides.server },
+      store: { dataDir: dir, ...overrides.store },
+    },
+  });
+  const app = await startFacerec(config, { logger: silentLogger });
+  const client = new FaceRecognitionClient(`127.0.0.1:${app.grpcPort}`, credentials.createInsecure(), {
+    'grpc.max_send_message_length': 64 * 1024 * 1024,
+    'grpc.max_receive_message_length': 64 * 1024 * 1024,
+  });
+  return {
+    app,
+    client,
+    dataDir: dir,
+    config,
+    async stop(options) {
+      client.close();
+      await app.stop();
+      if (!options?.keepData && !dataDir) await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+type Unary<Req, Res> = (request: Req, metadata: Metadata, options: { deadline?: Date }, callback: (error: ServiceError | null, response: Res) => void) => unknown;
+
+/** Promise form of a generated unary method: `await call(client.recognize, client, request)`. */
+export function call<Req, Res>(method: Unary<Req, Res>, client: FaceRecognitionClient, request: Req, metadata = new Metadata(), deadline?: Date): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    method.call(client, request, metadata, deadline ? { deadline } : {}, (error, response) => (error ? reject(error) : resolve(response)));
+  });
+}
+
+export function bearer(token: string): Metadata {
+  const metadata = new Metadata();
+  metadata.set('authorization', `Bearer ${token}`);
+  return metadata;
+}
