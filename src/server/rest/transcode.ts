@@ -66,7 +66,7 @@ export function decodeResponse(registry: FileRegistry, rule: HttpRule, bytes: Bu
     const body = message as unknown as { contentType: string; data: Uint8Array };
     return { contentType: body.contentType || 'application/octet-stream', body: Buffer.from(body.data) };
   }
-  const json = toJson(output, message, { registry, useProtoFieldNames: true, alwaysEmitImplicit: true });
+  const json = toJson(output, message, { registry, useProtoFieldName: true, alwaysEmitImplicit: true });
   return { contentType: 'application/json', body: Buffer.from(JSON.stringify(json)) };
 }
 
