@@ -1,0 +1,138 @@
+/**
+ * The evaluation behind `npm run eval` and `npm run calibrate`, on a folder
+ * laid out like ../shared/eval: identities/<subject>/* (one face per image)
+ * and groups/*.jpg with groups/manifest.tsv (file, expected face count).
+ */
+import { readFileSync, readdirSync, existsSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import sharp from 'sharp';
+import { cosineSimilarity, largestFace, type DetectedFace, type FacePipeline } from '../pipeline/index.js';
+import { bestThreshold, rankOneCorrect, ratesAt, type ErrorRates } from './eval-metrics.js';
+
+const IMAGE_EXT = /\.(jpe?g|png|webp|gif|tiff?|avif|heic)$/i;
+
+export interface IdentityImage {
+  readonly subject: string;
+  readonly file: string;
+  readonly embedding?: Float32Array;
+}
+
+export interface GroupPhoto {
+  readonly file: string;
+  readonly expectedFaces?: number;
+  readonly faces: readonly DetectedFace[];
+  /** Per face (score order): the enrolled subject it matched, or undefined. */
+  readonly assigned: readonly ({ subject: string; similarity: number } | undefined)[];
+}
+
+export interface EvaluationReport {
+  readonly identities: readonly IdentityImage[];
+  readonly undetected: readonly string[];
+  readonly positives: readonly number[];
+  readonly negatives: readonly number[];
+  readonly best: ErrorRates;
+  readonly atDefault: ErrorRates;
+  readonly rankOne: { correct: number; total: number; misses: string[] };
+  readonly groups: readonly GroupPhoto[];
+}
+
+export function listImages(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => IMAGE_EXT.test(f) && statSync(join(dir, f)).isFile())
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
+    .map((f) => join(dir, f));
+}
+
+export function readManifest(groupsDir: string): Map<string, number | undefined> {
+  const path = join(groupsDir, 'manifest.tsv');
+  const out = new Map<string, number | undefined>();
+  if (!existsSync(path)) return out;
+  for (const line of readFileSync(path, 'utf8').split('\n').slice(1)) {
+    const [file, faces] = line.split('\t');
+    if (!file?.trim()) continue;
+    const n = Number.parseInt(faces ?? '', 10);
+    out.set(file.trim(), Number.isFinite(n) ? n : undefined);
+  }
+  return out;
+}
+
+export async function embedIdentities(folder: string, pipeline: FacePipeline): Promise<IdentityImage[]> {
+  const root = join(folder, 'identities');
+  const subjects = readdirSync(root).filter((d) => statSync(join(root, d)).isDirectory()).sort();
+  const out: IdentityImage[] = [];
+  for (const subject of subjects) {
+    for (const file of listImages(join(root, subject))) {
+      const result = await pipeline.analyze(readFileSync(file));
+      const face = largestFace(result.faces.filter((f) => f.embedding));
+      out.push(face?.embedding ? { subject, file, embedding: face.embedding } : { subject, file });
+    }
+  }
+  return out;
+}
+
+/** Different-person pairs inside one photo: every pair of faces in it. */
+export function withinPhotoPairs(faces: readonly DetectedFace[]): number[] {
+  const embedded = faces.filter((f) => f.embedding);
+  const out: number[] = [];
+  for (let i = 0; i < embedded.length; i++) for (let j = i + 1; j < embedded.length; j++) out.push(cosineSimilarity(embedded[i]!.embedding!, embedded[j]!.embedding!));
+  return out;
+}
+
+export async function evaluate(folder: string, pipeline: FacePipeline, defaultThreshold: number): Promise<EvaluationReport> {
+  const identities = await embedIdentities(folder, pipeline);
+  const found = identities.filter((i) => i.embedding);
+  const undetected = identities.filter((i) => !i.embedding).map((i) => `${i.subject}/${basename(i.file)}`);
+  const positives: number[] = [];
+  const negatives: number[] = [];
+  for (let i = 0; i < found.length; i++) {
+    for (let j = i + 1; j < found.length; j++) {
+      const s = cosineSimilarity(found[i]!.embedding!, found[j]!.embedding!);
+      (found[i]!.subject === found[j]!.subject ? positives : negatives).push(s);
+    }
+  }
+  const r1 = rankOneCorrect(found.map((f) => f.subject), (i, j) => cosineSimilarity(found[i]!.embedding!, found[j]!.embedding!));
+
+  // Enrol the first detectable crop of each subject, then name the faces in each group photo.
+  const enrolled = new Map<string, Float32Array>();
+  for (const f of found) if (!enrolled.has(f.subject)) enrolled.set(f.subject, f.embedding!);
+  const groupsDir = join(folder, 'groups');
+  const manifest = readManifest(groupsDir);
+  const groups: GroupPhoto[] = [];
+  for (const file of listImages(groupsDir)) {
+    const result = await pipeline.analyze(readFileSync(file));
+    const assigned = result.faces.map((face) => {
+      if (!face.embedding) return undefined;
+      let best: { subject: string; similarity: number } | undefined;
+      for (const [subject, e] of enrolled) {
+        const similarity = cosineSimilarity(face.embedding, e);
+        if (!best || similarity > best.similarity) best = { subject, similarity };
+      }
+      return best && best.similarity >= defaultThreshold ? best : undefined;
+    });
+    const expected = manifest.get(basename(file));
+    groups.push({ file: basename(file), ...(expected === undefined ? {} : { expectedFaces: expected }), faces: result.faces, assigned });
+  }
+
+  return {
+    identities,
+    undetected,
+    positives,
+    negatives,
+    best: bestThreshold(positives, negatives),
+    atDefault: ratesAt(positives, negatives, defaultThreshold),
+    rankOne: { correct: r1.correct, total: r1.total, misses: r1.misses.map((i) => `${found[i]!.subject}/${basename(found[i]!.file)}`) },
+    groups,
+  };
+}
+
+/** Same-face variants of a photo for positive pairs: JPEG q70, half size, mirrored. */
+export async function photoVariants(bytes: Buffer): Promise<Array<{ name: string; bytes: Buffer; mapX: (x: number, width: number) => number; scale: number }>> {
+  const upright = await sharp(bytes).rotate().toBuffer();
+  const meta = await sharp(upright).metadata();
+  return [
+    { name: 'jpeg-q70', bytes: await sharp(upright).jpeg({ quality: 70 }).toBuffer(), mapX: (x) => x, scale: 1 },
+    { name: 'half', bytes: await sharp(upright).resize(Math.round(meta.width! / 2)).jpeg({ quality: 95 }).toBuffer(), mapX: (x) => x, scale: 0.5 },
+    { name: 'mirror', bytes: await sharp(upright).flop().jpeg({ quality: 95 }).toBuffer(), mapX: (x, w) => w - x, scale: 1 },
+  ];
+}

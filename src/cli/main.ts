@@ -1,0 +1,107 @@
+/**
+ * The `facerec` command line. Each command is a row in COMMANDS (name,
+ * usage, run), so `serve` and `token` slot in beside the face commands.
+ * Configuration comes from loadConfig: environment first, then the flags
+ * after the command's positional arguments (e.g. `--models-dir`).
+ */
+import { realpathSync } from 'node:fs';
+import { sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../config/load.js';
+import { isFacerecError } from '../errors.js';
+import { UsageError, compareCommand, detectCommand, embedCommand, type CommandContext } from './face-commands.js';
+
+export interface Command {
+  readonly usage: string;
+  readonly summary: string;
+  run(args: readonly string[], ctx: CommandContext): Promise<void>;
+}
+
+export const COMMANDS: Record<string, Command> = {
+  detect: { usage: 'facerec detect <image>', summary: 'faces with boxes, scores and 5 landmarks, as JSON', run: detectCommand },
+  embed: { usage: 'facerec embed <image>', summary: 'the same plus each face’s 512-d embedding', run: embedCommand },
+  compare: { usage: 'facerec compare <a> <b>', summary: 'cosine similarity of the largest face in each, and the verdict', run: compareCommand },
+  help: { usage: 'facerec help', summary: 'this text', run: async (_args, ctx) => ctx.stdout(helpText()) },
+};
+
+export function helpText(): string {
+  const width = Math.max(...Object.values(COMMANDS).map((c) => c.usage.length));
+  return [
+    'usage: facerec <command> [arguments] [--flag value ...]',
+    '',
+    ...Object.values(COMMANDS).map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
+    '',
+    'Settings come from the environment (FACEREC_PIPELINE__*, see the README) or flags such as',
+    '--models-dir <dir> and --similarity-threshold <cosine>.',
+  ].join('\n');
+}
+
+/** Splits argv into positional arguments and `--flag value` pairs for loadConfig. */
+export function splitArgs(argv: readonly string[]): { positional: string[]; flags: string[] } {
+  const positional: string[] = [];
+  const flags: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) positional.push(arg);
+    else {
+      flags.push(arg);
+      if (!arg.includes('=') && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--')) flags.push(argv[++i]!);
+    }
+  }
+  return { positional, flags };
+}
+
+export interface CliIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+const processIo: CliIo = {
+  stdout: (text) => void process.stdout.write(`${text}\n`),
+  stderr: (text) => void process.stderr.write(`${text}\n`),
+};
+
+/** Runs one command line; returns the exit code instead of exiting, so tests can call it. */
+export async function runCli(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h') {
+    io.stdout(helpText());
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    io.stderr(`facerec: unknown command "${name}"\n${helpText()}`);
+    return 2;
+  }
+  try {
+    const { positional, flags } = splitArgs(rest);
+    const config = loadConfig({ env: process.env, argv: flags });
+    await command.run(positional, { config, stdout: io.stdout });
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr(`facerec: ${error.message}\nusage: ${command.usage}`);
+      return 2;
+    }
+    if (isFacerecError(error)) {
+      io.stderr(`facerec: ${error.code}: ${error.message}`);
+      return 1;
+    }
+    io.stderr(`facerec: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    return 1;
+  }
+}
+
+/** True when this process was started as the CLI (tsx src/cli/main.ts, node dist/…/main.js, bin/facerec.js or its npm symlink), not imported by a test. */
+function startedAsCli(): boolean {
+  if (!process.argv[1]) return false;
+  let entry: string;
+  try {
+    entry = realpathSync(process.argv[1]);
+  } catch {
+    return false;
+  }
+  return entry === fileURLToPath(import.meta.url) || entry.endsWith(`${sep}bin${sep}facerec.js`);
+}
+
+if (startedAsCli()) process.exitCode = await runCli(process.argv.slice(2));

@@ -1,0 +1,84 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ARCFACE_TEMPLATE, alignmentTransform, warpSimilarity } from './align.js';
+import { applySimilarity, invertSimilarity, type SimilarityTransform } from './similarity-transform.js';
+import type { RgbImage } from './types.js';
+
+/** A smooth but non-linear test image, so a half-pixel slip shows up. */
+function testImage(width: number, height: number): RgbImage {
+  const data = Buffer.alloc(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = (y * width + x) * 3;
+      data[i] = (x * 3 + y) % 256;
+      data[i + 1] = Math.round(127 + 120 * Math.sin(x / 7) * Math.cos(y / 9));
+      data[i + 2] = (y * 2) % 256;
+    }
+  }
+  return { data, width, height };
+}
+
+/** Bilinear sample with black outside the image, pixel centres on integers (OpenCV's convention). */
+function bilinear(image: RgbImage, x: number, y: number, c: number): number {
+  const x0 = Math.floor(x);
+  const y0 = Math.floor(y);
+  const fx = x - x0;
+  const fy = y - y0;
+  const at = (xi: number, yi: number) =>
+    xi < 0 || yi < 0 || xi >= image.width || yi >= image.height ? 0 : image.data[(yi * image.width + xi) * 3 + c]!;
+  return (1 - fy) * ((1 - fx) * at(x0, y0) + fx * at(x0 + 1, y0)) + fy * ((1 - fx) * at(x0, y0 + 1) + fx * at(x0 + 1, y0 + 1));
+}
+
+function assertMatchesBilinear(image: RgbImage, t: SimilarityTransform, label: string) {
+  return warpSimilarity(image, t).then((out) => {
+    const back = invertSimilarity(t);
+    let checked = 0;
+    for (const [u, v] of [[5, 7], [30, 90], [56, 56], [60, 61], [100, 20], [111, 111], [0, 0], [77, 33]] as const) {
+      const p = applySimilarity(back, { x: u, y: v });
+      // Stay clear of the image border, where the modulo pattern wraps and black padding starts.
+      if (p.x < 2 || p.y < 2 || p.x > image.width - 3 || p.y > image.height - 3) continue;
+      for (let c = 0; c < 3; c++) {
+        const expected = bilinear(image, p.x, p.y, c);
+        const got = out[(v * 112 + u) * 3 + c]!;
+        // The red channel wraps at 256; compare only away from the wrap.
+        if (c === 0 && (expected < 8 || expected > 247)) continue;
+        assert.ok(Math.abs(got - expected) <= 1.5, `${label} (${u},${v}) c${c}: got ${got}, bilinear ${expected.toFixed(2)} at (${p.x.toFixed(2)},${p.y.toFixed(2)})`);
+        checked++;
+      }
+    }
+    assert.ok(checked >= 12, `${label}: only ${checked} samples checked`);
+  });
+}
+
+test('sharp affine output equals a hand-computed bilinear warp, for several rotations and scales', async () => {
+  const image = testImage(300, 220);
+  const cases: Array<[number, number, number, number]> = [
+    [0.3, 0.7, 40.3, 20.6],
+    [-0.45, 1.6, -80.2, 60.9],
+    [1.2, 0.55, 10.7, -100.1],
+    [0, 0.5, -12.5, -30.25],
+    [-2.5, 0.9, 250.4, 160.2],
+  ];
+  for (const [angle, scale, tx, ty] of cases) {
+    // Output = t(image): t maps image pixels into the 112×112 crop.
+    const t = { a: scale * Math.cos(angle), b: scale * Math.sin(angle), tx, ty };
+    // Move the crop's source to the middle of the image so most samples land inside.
+    const centre = applySimilarity(invertSimilarity(t), { x: 56, y: 56 });
+    const shifted = { ...t, tx: t.tx + t.a * (centre.x - 150) - t.b * (centre.y - 110), ty: t.ty + t.b * (centre.x - 150) + t.a * (centre.y - 110) };
+    await assertMatchesBilinear(image, shifted, `angle ${angle} scale ${scale}`);
+  }
+});
+
+test('a face hanging over the image edge is padded with black, not smeared', async () => {
+  const image = testImage(200, 150);
+  const t = { a: 1, b: 0, tx: 40, ty: 30 }; // image (0,0) lands at crop (40,30)
+  const out = await warpSimilarity(image, t);
+  assert.deepEqual([...out.subarray(0, 3)], [0, 0, 0]);
+  const i = (60 * 112 + 60) * 3; // image (20,30)
+  assert.deepEqual([...out.subarray(i, i + 3)], [...image.data.subarray((30 * 200 + 20) * 3, (30 * 200 + 20) * 3 + 3)]);
+});
+
+test('landmarks already on the template give the identity transform', () => {
+  const t = alignmentTransform(ARCFACE_TEMPLATE);
+  assert.ok(Math.abs(t.a - 1) < 1e-12 && Math.abs(t.b) < 1e-12 && Math.abs(t.tx) < 1e-9 && Math.abs(t.ty) < 1e-9);
+});

@@ -1,0 +1,17 @@
+export { createFacePipeline, largestFace, passthroughInstrumentation } from './pipeline.js';
+export type { AnalyzeOptions, FacePipeline, FacePipelineOptions, FacePipelineSettings, PipelineInstrumentation, PipelineRunners, StageName } from './pipeline.js';
+export { decodeImage } from './image.js';
+export type { DecodeOptions } from './image.js';
+export { detectFaces, decodeDetections } from './detector.js';
+export { predictLandmarks } from './landmarks.js';
+export { fivePointsFrom68 } from './face-points.js';
+export { ARCFACE_TEMPLATE, ALIGNED_SIZE, alignFace, alignmentTransform, warpSimilarity } from './align.js';
+export { estimateSimilarity, applySimilarity, invertSimilarity } from './similarity-transform.js';
+export type { SimilarityTransform } from './similarity-transform.js';
+export { EMBEDDING_DIM, cosineSimilarity, embedFace, l2Normalize } from './embedder.js';
+export { iou, nonMaxSuppression } from './nms.js';
+export { MODEL_ITEM_DIMS, closePipelineSessions, directRunners, openPipelineSessions } from './models.js';
+export type { OpenModelsOptions, PipelineSessions } from './models.js';
+export { OrtSession, createDirectRunner, splitOutputs } from './session.js';
+export type { BatchOutputs, InferOptions, InferenceSession, InputBatch, ItemOutputs, ModelRunner, OutputTensor } from './session.js';
+export type { DetectedFace, Detection, FaceBox, PipelineResult, Point, RgbImage } from './types.js';

@@ -1,0 +1,71 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ModelRunner } from './session.js';
+import { createFacePipeline, type StageName } from './pipeline.js';
+
+/** Fake models: the detector finds two faces; landmarks and embedder track how many items are in flight at once. */
+function fakeRunners() {
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const track = async <T>(value: T): Promise<T> => {
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    await new Promise((r) => setTimeout(r, 5));
+    inFlight--;
+    return value;
+  };
+  const scores = new Float32Array(4420 * 2);
+  const boxes = new Float32Array(4420 * 4);
+  const face = (i: number, score: number, box: number[]) => {
+    scores[2 * i + 1] = score;
+    boxes.set(box, 4 * i);
+  };
+  face(0, 0.99, [0.1, 0.1, 0.4, 0.5]);
+  face(1, 0.9, [0.6, 0.2, 0.9, 0.6]);
+  face(2, 0.95, [0.11, 0.1, 0.41, 0.5]); // duplicate of face 0, removed by NMS
+  face(3, 0.3, [0.5, 0.5, 0.6, 0.6]); // below the score threshold
+  // 68 points spread over the crop so the 5 derived points are distinct.
+  const landmarks = new Float32Array(136).map((_, i) => (i % 2 === 0 ? 0.2 + 0.6 * ((i / 2) % 17) / 16 : 0.2 + 0.6 * Math.floor(i / 2 / 17) / 3));
+  const detector: ModelRunner = { name: 'detector', itemDims: [240, 320, 3], infer: async () => ({ scores, boxes }) };
+  const landmarker: ModelRunner = { name: 'landmarks', itemDims: [64, 64, 1], infer: () => track({ landmarks }) };
+  const embedder: ModelRunner = { name: 'embedder', itemDims: [112, 112, 3], infer: () => track({ embedding: new Float32Array(512).fill(2) }) };
+  return { runners: { detector, landmarks: landmarker, embedder }, maxInFlight: () => maxInFlight };
+}
+
+const settings = { maxImagePixels: 1e6, detectScoreThreshold: 0.75, nmsIouThreshold: 0.4, minFaceSizePx: 20 };
+const image = { data: Buffer.alloc(200 * 100 * 3, 128), width: 200, height: 100 };
+
+test('thresholds, suppresses duplicates and scales boxes to image pixels', async () => {
+  const { runners } = fakeRunners();
+  const result = await createFacePipeline({ runners, settings }).analyzeImage(image);
+  assert.equal(result.faces.length, 2);
+  const first = result.faces[0]!;
+  assert.deepEqual([first.box.x1, first.box.y1, first.box.x2, first.box.y2].map((v) => Math.round(v)), [20, 10, 80, 50]);
+  assert.equal(first.embedding?.length, 512);
+  assert.ok(Math.abs(first.embedding![0]! - 1 / Math.sqrt(512)) < 1e-6, 'L2-normalised');
+});
+
+test('runs the faces of one image concurrently, so a batcher can group them', async () => {
+  const fake = fakeRunners();
+  await createFacePipeline({ runners: fake.runners, settings }).analyzeImage(image);
+  assert.ok(fake.maxInFlight() >= 2, `max in flight ${fake.maxInFlight()}`);
+});
+
+test('wraps every stage in the instrumentation hook', async () => {
+  const { runners } = fakeRunners();
+  const seen: StageName[] = [];
+  const instrumentation = { stage: <T>(name: StageName, fn: () => Promise<T>) => (seen.push(name), fn()) };
+  const png = await (await import('sharp')).default({ create: { width: 200, height: 100, channels: 3, background: '#888' } }).png().toBuffer();
+  await createFacePipeline({ runners, settings, instrumentation }).analyze(png);
+  assert.deepEqual([...new Set(seen)].sort(), ['align', 'decode', 'detect', 'embed', 'landmarks']);
+  assert.equal(seen.filter((s) => s === 'embed').length, 2);
+});
+
+test('faces below minFaceSizePx keep their landmarks but are not embedded; embed: false skips all', async () => {
+  const { runners } = fakeRunners();
+  const big = await createFacePipeline({ runners, settings: { ...settings, minFaceSizePx: 50 } }).analyzeImage(image);
+  assert.deepEqual(big.faces.map((f) => f.embedding !== undefined), [false, false]); // both boxes are 40 px tall
+  assert.ok(big.faces.every((f) => f.landmarks.length === 5));
+  const none = await createFacePipeline({ runners, settings }).analyzeImage(image, { embed: false });
+  assert.ok(none.faces.every((f) => f.embedding === undefined));
+});
