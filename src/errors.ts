@@ -59,6 +59,8 @@ export const ERROR_CATALOGUE = {
   MODEL_NOT_LOADED: { status: 'INTERNAL', message: 'model is not loaded' },
   MODEL_FAILED: { status: 'INTERNAL', message: 'model inference failed' },
   CONFIG_INVALID: { status: 'INTERNAL', message: 'invalid configuration' },
+  ASSET_INTEGRITY: { status: 'INTERNAL', message: 'downloaded or built file failed its integrity check' },
+  ASSET_FETCH_FAILED: { status: 'INTERNAL', message: 'could not fetch or unpack a model package' },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
