@@ -10,10 +10,14 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config/load.js';
 import { isFacerecError } from '../errors.js';
 import { UsageError, compareCommand, detectCommand, embedCommand, type CommandContext } from './face-commands.js';
+import { serveCommand } from './serve.js';
+import { tokenCommand } from './token.js';
 
 export interface Command {
   readonly usage: string;
   readonly summary: string;
+  /** Flags the command reads itself (taken out before loadConfig sees the rest). */
+  readonly ownFlags?: readonly string[];
   run(args: readonly string[], ctx: CommandContext): Promise<void>;
 }
 
@@ -21,6 +25,13 @@ export const COMMANDS: Record<string, Command> = {
   detect: { usage: 'facerec detect <image>', summary: 'faces with boxes, scores and 5 landmarks, as JSON', run: detectCommand },
   embed: { usage: 'facerec embed <image>', summary: 'the same plus each face’s 512-d embedding', run: embedCommand },
   compare: { usage: 'facerec compare <a> <b>', summary: 'cosine similarity of the largest face in each, and the verdict', run: compareCommand },
+  serve: { usage: 'facerec serve [--grpc-port N] [--data-dir DIR] ...', summary: 'run the gRPC server (+ REST gateway and /metrics); npm start', run: serveCommand },
+  token: {
+    usage: 'facerec token [--scope faces:read,faces:write] [--expires 30d] [--subject NAME]',
+    summary: 'mint a bearer token signed with AUTH_SECRET_KEY',
+    ownFlags: ['--scope', '--expires', '--subject'],
+    run: tokenCommand,
+  },
   help: { usage: 'facerec help', summary: 'this text', run: async (_args, ctx) => ctx.stdout(helpText()) },
 };
 
@@ -51,6 +62,19 @@ export function splitArgs(argv: readonly string[]): { positional: string[]; flag
   return { positional, flags };
 }
 
+/** Separates a command's own `--flag value` pairs from the config flags. */
+function takeOwnFlags(flags: readonly string[], names: readonly string[]): { own: string[]; others: string[] } {
+  const own: string[] = [];
+  const others: string[] = [];
+  for (let i = 0; i < flags.length; i++) {
+    const flag = flags[i]!;
+    const target = names.includes(flag.split('=')[0]!) ? own : others;
+    target.push(flag);
+    if (!flag.includes('=') && flags[i + 1] !== undefined && !flags[i + 1]!.startsWith('--')) target.push(flags[++i]!);
+  }
+  return { own, others };
+}
+
 export interface CliIo {
   stdout(text: string): void;
   stderr(text: string): void;
@@ -75,8 +99,9 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
   }
   try {
     const { positional, flags } = splitArgs(rest);
-    const config = loadConfig({ env: process.env, argv: flags });
-    await command.run(positional, { config, stdout: io.stdout });
+    const { own, others } = takeOwnFlags(flags, command.ownFlags ?? []);
+    const config = loadConfig({ env: process.env, argv: others });
+    await command.run([...positional, ...own], { config, stdout: io.stdout });
     return 0;
   } catch (error) {
     if (error instanceof UsageError) {

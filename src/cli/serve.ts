@@ -1,26 +1,20 @@
 /**
- * `facerec serve` (= `npm start`): loads config from env and flags, starts
- * the server, and drains on SIGINT/SIGTERM (in-flight RPCs get
- * server.shutdownGraceMs, queued model work is rejected with UNAVAILABLE).
+ * `facerec serve` (= `npm start`): starts the server on the loaded config and
+ * drains on SIGINT/SIGTERM (in-flight RPCs get server.shutdownGraceMs, queued
+ * model work is rejected with UNAVAILABLE).
  */
-import { loadConfig } from '../config/load.js';
 import { createLogger } from '../logger.js';
 import { startFacerec } from '../server/app.js';
+import { UsageError, type CommandContext } from './face-commands.js';
 
-export async function serveCommand(argv: readonly string[]): Promise<number> {
-  const config = loadConfig({ argv });
-  const logger = createLogger(config.telemetry.logLevel);
-  const app = await startFacerec(config, { logger });
-  await new Promise<void>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
-      logger.info('shutting down', { signal });
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      resolve();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+export async function serveCommand(args: readonly string[], ctx: CommandContext): Promise<void> {
+  if (args.length > 0) throw new UsageError(`serve takes no arguments, got ${args.join(' ')}`);
+  const logger = createLogger(ctx.config.telemetry.logLevel);
+  const app = await startFacerec(ctx.config, { logger });
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
   });
+  logger.info('shutting down', { signal });
   await app.stop();
-  return 0;
 }
