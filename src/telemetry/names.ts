@@ -1,0 +1,72 @@
+/**
+ * Every span, attribute and metric name facerec emits, in one place, so the
+ * Grafana dashboard, the docs and the tests can be checked against them.
+ * Attribute names live under `facerec.` so they never clash with the OTel
+ * semantic conventions the gRPC instrumentation adds (`rpc.*`).
+ */
+
+export const SPAN = {
+  decode: 'decode',
+  detect: 'detect',
+  landmarks: 'landmarks',
+  align: 'align',
+  embed: 'embed',
+  storeSearch: 'store.search',
+  storeUpsert: 'store.upsert',
+  storeDelete: 'store.delete',
+  ingestItem: 'ingest.item',
+  streamFrame: 'stream.frame',
+  /** One batched model run; links to every request span it served. */
+  batchRun: 'batch.run',
+  /** Child of a request span: its time in a batcher's queue. */
+  batchWait: 'batch.wait',
+} as const;
+
+export type SpanName = (typeof SPAN)[keyof typeof SPAN];
+
+/** Pipeline stages that `createPipelineInstrumentation().stage()` accepts. */
+export type StageName = SpanName;
+
+export const ATTR = {
+  batchSize: 'facerec.batch.size',
+  /** On `batch.run`: every item's wait, in batch order. On `batch.wait`: this item's. */
+  batchQueueWaitMs: 'facerec.batch.queue_wait_ms',
+  batchQueueWaitMaxMs: 'facerec.batch.queue_wait_max_ms',
+  batchRunMs: 'facerec.batch.run_ms',
+  modelName: 'facerec.model.name',
+  facesCount: 'facerec.faces.count',
+  imageBytes: 'facerec.image.bytes',
+  imageWidth: 'facerec.image.width',
+  imageHeight: 'facerec.image.height',
+  storeTopK: 'facerec.store.top_k',
+  storeMatches: 'facerec.store.matches',
+  subjectId: 'facerec.subject.id',
+  ingestIndex: 'facerec.ingest.index',
+  streamFrameIndex: 'facerec.stream.frame_index',
+  errorCode: 'facerec.error.code',
+} as const;
+
+export const METRIC = {
+  rpcRequests: 'facerec_rpc_requests_total',
+  rpcDuration: 'facerec_rpc_duration_seconds',
+  batchSize: 'facerec_batch_size',
+  batchQueueWait: 'facerec_batch_queue_wait_seconds',
+  inferenceDuration: 'facerec_inference_duration_seconds',
+  queueDepth: 'facerec_queue_depth',
+  facesDetected: 'facerec_faces_detected_total',
+  gallerySubjects: 'facerec_gallery_subjects',
+  galleryFaces: 'facerec_gallery_faces',
+  activeStreams: 'facerec_active_streams',
+} as const;
+
+export type MetricName = (typeof METRIC)[keyof typeof METRIC];
+
+/** Metric label names. */
+export const LABEL = {
+  method: 'method',
+  code: 'code',
+  model: 'model',
+} as const;
+
+/** Instrumentation scope of the project's own spans. */
+export const TRACER_NAME = 'facerec';

@@ -1,0 +1,147 @@
+/**
+ * Span helpers the pipeline, batcher and server use through a plain `Tracer`
+ * argument, so they never import OpenTelemetry themselves and a no-op tracer
+ * (`trace.getTracer()` with tracing off) costs next to nothing.
+ */
+import {
+  context as otelContext,
+  trace,
+  SpanStatusCode,
+  type Attributes,
+  type Context,
+  type Link,
+  type Span,
+  type SpanContext,
+  type Tracer,
+} from '@opentelemetry/api';
+import { ATTR, SPAN, TRACER_NAME, type StageName } from './names.js';
+
+export type { Context, Span, SpanContext, Tracer };
+
+/** The project's tracer; a no-op until `startTracing` registers a provider. */
+export function getFacerecTracer(version?: string): Tracer {
+  return trace.getTracer(TRACER_NAME, version);
+}
+
+/** The active context, for the batcher to carry as an item's `context`. */
+export function captureContext(): Context {
+  return otelContext.active();
+}
+
+/** Marks a span failed: ERROR status plus an `exception` event. */
+export function recordSpanError(span: Span, error: unknown): void {
+  const err = error instanceof Error ? error : new Error(String(error));
+  span.recordException(err);
+  span.setStatus({ code: SpanStatusCode.ERROR, message: err.message });
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') span.setAttribute(ATTR.errorCode, code);
+}
+
+/**
+ * Runs fn inside an active span (children nest under it), ends it, and records
+ * a thrown error or rejection before re-throwing it.
+ */
+export function withSpan<T>(
+  tracer: Tracer,
+  name: string,
+  fn: (span: Span) => T | Promise<T>,
+  attributes?: Attributes,
+): Promise<T> {
+  return tracer.startActiveSpan(name, { attributes: attributes ?? {} }, async (span) => {
+    try {
+      return await fn(span);
+    } catch (error) {
+      recordSpanError(span, error);
+      throw error;
+    } finally {
+      span.end();
+    }
+  });
+}
+
+export interface PipelineInstrumentation {
+  /** Runs fn in an active child span named after the stage. */
+  stage<T>(name: StageName, fn: (span: Span) => T | Promise<T>, attributes?: Attributes): Promise<T>;
+}
+
+export function createPipelineInstrumentation(tracer: Tracer): PipelineInstrumentation {
+  return { stage: (name, fn, attributes) => withSpan(tracer, name, fn, attributes) };
+}
+
+/** Accepts what a batcher item may carry: an OTel Context, a SpanContext, or nothing. */
+export function toSpanContext(value: unknown): SpanContext | undefined {
+  if (value === undefined || value === null || typeof value !== 'object') return undefined;
+  if (typeof (value as Context).getValue === 'function') {
+    return trace.getSpanContext(value as Context);
+  }
+  const candidate = value as Partial<SpanContext>;
+  if (typeof candidate.traceId === 'string' && typeof candidate.spanId === 'string') {
+    return candidate as SpanContext;
+  }
+  return undefined;
+}
+
+export interface BatchSpanInput {
+  readonly model: string;
+  readonly size: number;
+  /** Per item, in batch order: ms from enqueue until the batch was sent. */
+  readonly queueWaitMs: readonly number[];
+  readonly runMs: number;
+  /** Per item, in batch order: the context captured when it was enqueued. */
+  readonly contexts: readonly unknown[];
+  /** Set when the whole batch failed. */
+  readonly error?: unknown;
+  /** When the run ended (epoch ms); defaults to now. */
+  readonly endTimeMs?: number;
+}
+
+/**
+ * Records one batched model run after the fact: a root `batch.run` span
+ * linked to every request span it served, and, under each request span, a
+ * `batch.wait` span covering its time in the queue, linked back to the run.
+ * A request's trace so shows how long it waited and, through the link, with
+ * whom it ran.
+ */
+export function recordBatchSpan(tracer: Tracer, input: BatchSpanInput): SpanContext {
+  const endMs = input.endTimeMs ?? Date.now();
+  const startMs = endMs - input.runMs;
+  const requests = input.contexts.map(toSpanContext);
+  const links: Link[] = [];
+  for (const spanContext of requests) {
+    if (spanContext !== undefined && trace.isSpanContextValid(spanContext)) links.push({ context: spanContext });
+  }
+  const waits = input.queueWaitMs;
+  const run = tracer.startSpan(SPAN.batchRun, {
+    root: true,
+    startTime: startMs,
+    links,
+    attributes: {
+      [ATTR.modelName]: input.model,
+      [ATTR.batchSize]: input.size,
+      [ATTR.batchQueueWaitMs]: [...waits],
+      [ATTR.batchQueueWaitMaxMs]: waits.length > 0 ? Math.max(...waits) : 0,
+      [ATTR.batchRunMs]: input.runMs,
+    },
+  });
+  if (input.error !== undefined) recordSpanError(run, input.error);
+  run.end(endMs);
+  const runContext = run.spanContext();
+  input.contexts.forEach((value, index) => {
+    if (requests[index] === undefined) return;
+    const parent = typeof (value as Context).getValue === 'function'
+      ? (value as Context)
+      : trace.setSpanContext(otelContext.active(), requests[index]);
+    const waitMs = waits[index] ?? 0;
+    const wait = tracer.startSpan(
+      SPAN.batchWait,
+      {
+        startTime: startMs - waitMs,
+        links: [{ context: runContext }],
+        attributes: { [ATTR.modelName]: input.model, [ATTR.batchSize]: input.size, [ATTR.batchQueueWaitMs]: waitMs },
+      },
+      parent,
+    );
+    wait.end(startMs);
+  });
+  return runContext;
+}
