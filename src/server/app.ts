@@ -8,11 +8,25 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Metadata } from '@grpc/grpc-js';
 import { createBatchedRunner, type BatchedRunner } from '../batching/index.js';
+import type { ModelRunner } from '../pipeline/session.js';
+import {
+  captureContext,
+  createMetrics,
+  createPipelineInstrumentation,
+  getFacerecTracer,
+  recordBatchSpan,
+  startMetricsServer,
+  traceStore,
+  withSpan,
+  type FacerecMetrics,
+  type Tracer,
+} from '../telemetry/index.js';
 import type { Config } from '../config/schema.js';
 import type { Info, ModelInfo } from '../gen/facerec/v1/facerec.js';
 import type { Logger } from '../logger.js';
 import { packageRoot } from '../package-root.js';
-import { createFacePipeline, closePipelineSessions, defaultModelsDir, openPipelineSessions, type PipelineSessions } from '../pipeline/index.js';
+import { defaultModelsDir, loadBuildManifest } from '../models/index.js';
+import { createFacePipeline, closePipelineSessions, openPipelineSessions, type PipelineSessions } from '../pipeline/index.js';
 import { createVectorStore, type VectorStore } from '../store/index.js';
 import { createAuthenticator } from './auth.js';
 import type { CallHooks } from './call-context.js';
@@ -24,7 +38,10 @@ export interface RunningFacerec {
   readonly grpcPort: number;
   /** Undefined when REST_PORT is 0. */
   readonly restPort: number | undefined;
+  /** Undefined when METRICS_PORT is 0. */
+  readonly metricsPort: number | undefined;
   readonly store: VectorStore;
+  readonly metrics: FacerecMetrics;
   stop(): Promise<void>;
 }
 
@@ -32,15 +49,9 @@ export interface StartOptions {
   readonly logger: Logger;
 }
 
-async function readModelInfo(modelsDir: string): Promise<ModelInfo[]> {
-  try {
-    const manifest = JSON.parse(await readFile(join(modelsDir, 'manifest.json'), 'utf8')) as {
-      models?: Record<string, { file?: string; sha256?: string; sourceSha256?: string }>;
-    };
-    return Object.entries(manifest.models ?? {}).map(([name, m]) => ({ name, file: m.file ?? `${name}.onnx`, sha256: m.sha256 ?? '', sourceSha256: m.sourceSha256 ?? '' }));
-  } catch {
-    return [];
-  }
+function readModelInfo(modelsDir: string): ModelInfo[] {
+  const manifest = loadBuildManifest(modelsDir);
+  return Object.entries(manifest?.models ?? {}).map(([name, m]) => ({ name, file: m.file, sha256: m.sha256, sourceSha256: m.sourceSha256 }));
 }
 
 async function packageVersion(): Promise<string> {
@@ -55,17 +66,33 @@ function authorizationOf(metadata: Metadata): string | undefined {
 
 export async function startFacerec(config: Config, { logger }: StartOptions): Promise<RunningFacerec> {
   const modelsDir = config.pipeline.modelsDir ?? defaultModelsDir();
-  const [sessions, store] = await Promise.all([
+  const [sessions, rawStore] = await Promise.all([
     openPipelineSessions({ modelsDir, intraOpThreads: config.pipeline.intraOpThreads }),
     createVectorStore(config.store),
   ]);
-  const runners = createRunners(sessions, config);
-  const pipeline = createFacePipeline({ runners, settings: config.pipeline });
+  const version = await packageVersion();
+  const tracer = getFacerecTracer(version);
+  const metrics = createMetrics({ onCollectError: (error) => logger.warn('metrics collection failed', { error: String(error) }) });
+  const store = traceStore(rawStore, tracer);
+  const runners = createRunners(sessions, config, metrics, tracer);
+  const pipeline = createFacePipeline({ runners: withRequestContext(runners), settings: config.pipeline, instrumentation: createPipelineInstrumentation(tracer) });
+  const analyzer = {
+    async analyze(image: Uint8Array, options: { embed: boolean; signal?: AbortSignal }) {
+      const result = await pipeline.analyze(image, options);
+      metrics.addFacesDetected(result.faces.length);
+      return result;
+    },
+  };
   const auth = createAuthenticator(config.auth);
-  const [models, version] = await Promise.all([readModelInfo(modelsDir), packageVersion()]);
+  metrics.setGallerySizeSource(async () => {
+    const stats = await rawStore.stats();
+    return { subjects: stats.subjectCount, faces: stats.faceCount };
+  });
+  const models = readModelInfo(modelsDir);
 
   const hooks: CallHooks = {
     before: (method, metadata) => auth.authorize(method, authorizationOf(metadata)),
+    finished: (method, code, durationMs) => metrics.recordRpc(method, code, durationMs),
     logger,
   };
 
@@ -85,11 +112,13 @@ export async function startFacerec(config: Config, { logger }: StartOptions): Pr
   };
 
   const implementation = createFaceRecognitionService({
-    analyzer: pipeline,
+    analyzer,
     store,
     similarityThreshold: config.pipeline.similarityThreshold,
     info,
     hooks,
+    span: (name, fn) => withSpan(tracer, name, fn),
+    onStream: (delta) => (delta > 0 ? metrics.streamOpened() : metrics.streamClosed()),
   });
 
   let grpc: RunningGrpcServer;
@@ -101,19 +130,23 @@ export async function startFacerec(config: Config, { logger }: StartOptions): Pr
   }
   grpc.setServing(true);
 
-  // REST_PORT 0 turns the gateway off (tests start their own on a free port).
+  // Port 0 turns the REST gateway or the metrics endpoint off (tests start their own).
   const rest = config.server.restPort === 0 ? undefined : await startRest(config, grpc.port);
+  const metricsServer = config.server.metricsPort === 0 ? undefined : await startMetricsServer({ host: config.server.host, port: config.server.metricsPort, metrics });
 
-  logger.info('facerec serving', { grpcPort: grpc.port, restPort: rest?.port, store: (await store.stats()).backend, modelsDir });
+  logger.info('facerec serving', { grpcPort: grpc.port, restPort: rest?.port, metricsPort: metricsServer?.port, store: (await store.stats()).backend, modelsDir });
 
   let stopped: Promise<void> | undefined;
   return {
     grpcPort: grpc.port,
     restPort: rest?.port,
+    metricsPort: metricsServer?.port,
     store,
+    metrics,
     stop() {
       stopped ??= (async () => {
         await rest?.close();
+        await metricsServer?.close();
         await grpc.stop(config.server.shutdownGraceMs);
         await Promise.all(Object.values(runners).map((runner: BatchedRunner) => runner.stop()));
         await Promise.all([store.close(), closePipelineSessions(sessions)]);
@@ -124,14 +157,32 @@ export async function startFacerec(config: Config, { logger }: StartOptions): Pr
   };
 }
 
-function createRunners(sessions: PipelineSessions, config: Config) {
-  const make = (session: PipelineSessions[keyof PipelineSessions], model: 'detector' | 'landmarks' | 'embedder') =>
-    createBatchedRunner(session, { ...config.batching[model], maxInflightBatches: config.batching.maxInflightBatches });
-  return {
-    detector: make(sessions.detector, 'detector'),
-    landmarks: make(sessions.landmarks, 'landmarks'),
-    embedder: make(sessions.embedder, 'embedder'),
+type ModelName = 'detector' | 'landmarks' | 'embedder';
+
+function createRunners(sessions: PipelineSessions, config: Config, metrics: FacerecMetrics, tracer: Tracer): Record<ModelName, BatchedRunner> {
+  const make = (model: ModelName) => {
+    const runner = createBatchedRunner(sessions[model], {
+      ...config.batching[model],
+      maxInflightBatches: config.batching.maxInflightBatches,
+      onBatch(info) {
+        metrics.recordBatch(model, info);
+        recordBatchSpan(tracer, { model, ...info });
+      },
+    });
+    metrics.watchQueueDepth(model, () => runner.stats.queueDepth);
+    return runner;
   };
+  return { detector: make('detector'), landmarks: make('landmarks'), embedder: make('embedder') };
+}
+
+/** Each queued item carries its request's trace context, so the batch span can link to it. */
+function withRequestContext(runners: Record<ModelName, BatchedRunner>): Record<ModelName, ModelRunner> {
+  const wrap = (runner: BatchedRunner): ModelRunner => ({
+    name: runner.name,
+    itemDims: runner.itemDims,
+    infer: (item, options) => runner.infer(item, { ...options, context: captureContext() }),
+  });
+  return { detector: wrap(runners.detector), landmarks: wrap(runners.landmarks), embedder: wrap(runners.embedder) };
 }
 
 function startRest(config: Config, grpcPort: number) {

@@ -4,6 +4,7 @@
  * are enrolled. Items are processed a few at a time so the faces of
  * neighbouring items share model batches.
  */
+import { SPAN } from '../telemetry/names.js';
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { FacerecError } from '../errors.js';
 import { FacePolicy, type EnrollFaceResponse, type IngestRequest, type IngestSummary, type ItemError } from '../gen/facerec/v1/facerec.js';
@@ -12,13 +13,14 @@ import { deriveFaceId, sha256Hex } from '../store/face-id.js';
 import type { VectorStore } from '../store/vector-store.js';
 import { clientStream, unary, type CallContext, type CallHooks } from './call-context.js';
 import { largestFace, toProtoFace } from './convert.js';
-import type { FaceAnalyzer } from './service.js';
+import type { FaceAnalyzer, SpanRunner } from './service.js';
 import { codeName, toServiceError } from './status.js';
 
 export interface IngestOptions {
   readonly analyzer: FaceAnalyzer;
   readonly store: VectorStore;
   readonly hooks: CallHooks;
+  readonly span?: SpanRunner;
   /** Items analysed at once within one stream. */
   readonly concurrency?: number;
 }
@@ -44,6 +46,7 @@ export function chooseFace(faces: readonly DetectedFace[], policy: FacePolicy): 
 
 export function createIngestHandlers(options: IngestOptions): UntypedServiceImplementation {
   const { analyzer, store, hooks } = options;
+  const span: SpanRunner = options.span ?? ((_name, fn) => fn());
 
   async function enrolOne(item: IngestRequest, context: Pick<CallContext, 'signal'>): Promise<EnrollFaceResponse> {
     checkId('subject_id', item.subjectId);
@@ -70,7 +73,7 @@ export function createIngestHandlers(options: IngestOptions): UntypedServiceImpl
 
       const process = async (item: IngestRequest, index: number) => {
         try {
-          const outcome = await enrolOne(item, context);
+          const outcome = await span(SPAN.ingestItem, () => enrolOne(item, context));
           if (outcome.duplicate) summary.duplicates++;
           else summary.enrolled++;
         } catch (error) {

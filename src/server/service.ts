@@ -3,6 +3,7 @@
  * typed requests and return typed responses; call plumbing (auth, deadlines,
  * cancellation, error → status) lives in call-context.ts.
  */
+import { SPAN } from '../telemetry/names.js';
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { FacerecError } from '../errors.js';
 import type {
@@ -33,6 +34,9 @@ export interface AnalyzeOptions {
   readonly signal?: AbortSignal;
 }
 
+export type SpanRunner = <T>(name: string, fn: () => Promise<T>) => Promise<T>;
+const noSpan: SpanRunner = (_name, fn) => fn();
+
 /** The pipeline as the server sees it. */
 export interface FaceAnalyzer {
   analyze(image: Uint8Array, options: AnalyzeOptions): Promise<PipelineResult>;
@@ -46,6 +50,8 @@ export interface ServiceOptions {
   readonly hooks: CallHooks;
   /** Frames of one RecognizeStream processed at once; results still leave in order. */
   readonly streamWindow?: number;
+  /** Runs fn in a named span (stream.frame, ingest.item); default: runs it as is. */
+  readonly span?: SpanRunner;
   /** Called around each RecognizeStream (metrics: active streams). */
   readonly onStream?: (delta: 1 | -1) => void;
 }
@@ -67,6 +73,7 @@ function thresholdOf(requested: number | undefined, fallback: number): number {
 
 export function createFaceRecognitionService(options: ServiceOptions): UntypedServiceImplementation {
   const { analyzer, store, hooks } = options;
+  const span = options.span ?? noSpan;
 
   async function recognize(
     image: Uint8Array,
@@ -89,7 +96,7 @@ export function createFaceRecognitionService(options: ServiceOptions): UntypedSe
   async function recognizeFrame(frame: Frame, context: CallContext): Promise<FrameResult> {
     const started = performance.now();
     try {
-      const response = await recognize(frame.image, frame, context);
+      const response = await span(SPAN.streamFrame, () => recognize(frame.image, frame, context));
       return { cameraId: frame.cameraId, sequence: frame.sequence, faces: response.faces, error: undefined, latencyMs: performance.now() - started };
     } catch (error) {
       // A bad frame is reported in its result; the stream goes on.
@@ -154,7 +161,7 @@ export function createFaceRecognitionService(options: ServiceOptions): UntypedSe
 
     getInfo: unary('GetInfo', hooks, () => options.info()),
 
-    ...createIngestHandlers({ analyzer, store, hooks }),
+    ...createIngestHandlers({ analyzer, store, hooks, span }),
     ...createSubjectHandlers({ store, hooks }),
   };
 }

@@ -16,3 +16,4 @@ export { createMetrics, grpcCodeName } from './metrics.js';
 export type { BatchObservation, FacerecMetrics, FacerecMetricsOptions, GallerySize, GallerySizeSource } from './metrics.js';
 export { startMetricsServer } from './metrics-server.js';
 export type { MetricsServerOptions, RunningMetricsServer } from './metrics-server.js';
+export { traceStore } from './traced-store.js';
