@@ -9,7 +9,7 @@
  * alone (see warpSimilarity); align.spec.ts checks the result against a
  * bilinear sample computed by hand, pixel centres on integers. We cut the
  * face's neighbourhood out first (padded with black where it leaves the
- * image) so libvips only transforms that.
+ * image; row copies, not a pixel loop) so libvips only transforms that.
  */
 import sharp from 'sharp';
 import { estimateSimilarity, invertSimilarity, applySimilarity, type SimilarityTransform } from './similarity-transform.js';
@@ -46,6 +46,26 @@ function sourceRegion(toImage: SimilarityTransform, size: number) {
 }
 
 /**
+ * The region's pixels, black where it leaves the image: one row copy per
+ * image row inside it (a second libvips pipeline for this cost more than the
+ * copy, per face).
+ */
+function cutRegion(
+  image: RgbImage,
+  region: { left: number; top: number; width: number; height: number },
+  inside: { left: number; top: number; right: number; bottom: number },
+): Buffer {
+  const cut = Buffer.alloc(region.width * region.height * 3);
+  const rowBytes = (inside.right - inside.left) * 3;
+  const dstX = (inside.left - region.left) * 3;
+  for (let y = inside.top; y < inside.bottom; y++) {
+    const src = (y * image.width + inside.left) * 3;
+    image.data.copy(cut, ((y - region.top) * region.width) * 3 + dstX, src, src + rowBytes);
+  }
+  return cut;
+}
+
+/**
  * Warps `image` by `t` (image → output coordinates) into a size×size RGB crop,
  * black outside the image. Returned as NHWC uint8 without the batch axis.
  */
@@ -58,18 +78,7 @@ export async function warpSimilarity(image: RgbImage, t: SimilarityTransform, si
   const out = new Uint8Array(size * size * 3);
   if (inRight <= inLeft || inBottom <= inTop) return out; // the face lies wholly outside the image
 
-  const cut = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
-    .extract({ left: inLeft, top: inTop, width: inRight - inLeft, height: inBottom - inTop })
-    .extend({
-      left: inLeft - region.left,
-      top: inTop - region.top,
-      right: region.left + region.width - inRight,
-      bottom: region.top + region.height - inBottom,
-      background: { r: 0, g: 0, b: 0 },
-    })
-    .raw()
-    .toBuffer();
-
+  const cut = cutRegion(image, region, { left: inLeft, top: inTop, right: inRight, bottom: inBottom });
   // libvips sizes the output from M alone: output pixel (i, j) samples the input at
   // M⁻¹((i, j) + (L, T) − (odx, ody)), (L, T) = rounded top-left of M·[0, w]×[0, h].
   // Adding (L, T) to the offsets puts crop pixel (u, v) at output pixel (u, v).

@@ -8,6 +8,7 @@
  */
 import sharp from 'sharp';
 import { FacerecError } from '../errors.js';
+import { isSrgbProfile } from './icc.js';
 import type { RgbImage } from './types.js';
 
 export interface DecodeOptions {
@@ -66,7 +67,9 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Pr
   }
 
   try {
-    const { data, info } = await sharp(input, sharpOptions)
+    // An embedded sRGB profile would be converted to sRGB for nothing (see icc.ts).
+    const ignoreIcc = meta.icc !== undefined && isSrgbProfile(meta.icc);
+    const { data, info } = await sharp(input, { ...sharpOptions, ignoreIcc })
       .rotate() // applies the EXIF orientation
       .toColourspace('srgb')
       .flatten({ background: '#ffffff' }) // transparent areas become white, not whatever RGB they hide

@@ -73,6 +73,10 @@ export class OrtSession implements InferenceSession {
         intraOpNumThreads: options.intraOpThreads ?? 0,
         interOpNumThreads: 1,
         executionMode: 'sequential',
+        // ORT's idle workers spin for a while after each run; on a few cores that
+        // spinning steals the CPU libvips needs for decode, crops and warps between
+        // runs (bench/pipeline.ts, 2 cores: 640×480 one-face image 56 → 35 ms).
+        extra: { session: { intra_op: { allow_spinning: '0' } } },
       });
       return new OrtSession(options.name, options.itemDims, session);
     } catch (cause) {
