@@ -52,7 +52,7 @@ export const CONFIG_SCHEMA = {
     qdrantCollection: s({ type: 'string', default: 'facerec_faces', env: 'FACEREC_STORE__QDRANT_COLLECTION', description: 'Qdrant collection name' }),
     annThreshold: s({ type: 'int', default: 20_000, min: 0, env: 'FACEREC_STORE__ANN_THRESHOLD', description: 'gallery size from which the embedded store searches an HNSW index instead of exactly' }),
     hnswConnectivity: s({ type: 'int', default: 16, min: 4, max: 128, env: 'FACEREC_STORE__HNSW_CONNECTIVITY', description: 'HNSW edges per node (M) in the embedded index; fixed when the index is built' }),
-    hnswExpansionAdd: s({ type: 'int', default: 128, min: 8, max: 4096, env: 'FACEREC_STORE__HNSW_EXPANSION_ADD', description: 'HNSW candidate list while inserting (efConstruction)' }),
+    hnswExpansionAdd: s({ type: 'int', default: 64, min: 8, max: 4096, env: 'FACEREC_STORE__HNSW_EXPANSION_ADD', description: 'HNSW candidate list while inserting (efConstruction)' }),
     hnswExpansionSearch: s({ type: 'int', default: 64, min: 8, max: 4096, env: 'FACEREC_STORE__HNSW_EXPANSION_SEARCH', description: 'HNSW candidate list while searching (efSearch); higher = better recall, slower' }),
     indexSaveEveryChanges: s({ type: 'int', default: 10_000, min: 1, env: 'FACEREC_STORE__INDEX_SAVE_EVERY_CHANGES', description: 'face changes after which the embedded HNSW index file is saved again (also saved on shutdown)' }),
   },
@@ -66,9 +66,9 @@ export const CONFIG_SCHEMA = {
     similarityThreshold: s({ type: 'number', default: 0.46, min: -1, max: 1, env: 'FACEREC_PIPELINE__SIMILARITY_THRESHOLD', flag: '--similarity-threshold', description: 'default cosine similarity for a match (calibrated, see README)' }),
   },
   batching: {
-    detector: batchingFor('DETECTOR', 4, 2),
-    landmarks: batchingFor('LANDMARKS', 16, 2),
-    embedder: batchingFor('EMBEDDER', 8, 2),
+    detector: batchingFor('DETECTOR', 4, 1),
+    landmarks: batchingFor('LANDMARKS', 16, 0),
+    embedder: batchingFor('EMBEDDER', 8, 0),
     maxInflightBatches: s({ type: 'int', default: 1, min: 1, max: 64, env: 'FACEREC_BATCHING__MAX_INFLIGHT_BATCHES', description: 'batches of one model that may run at once (Triton instance count)' }),
   },
   telemetry: {

@@ -8,7 +8,8 @@ export function toProtoMatch(match: SearchMatch): Match {
     subjectId: match.subjectId,
     faceId: match.faceId,
     similarity: match.similarity,
-    payload: { ...match.payload },
+    // The person's fields (name…) with the enrolment's own fields on top.
+    payload: { ...match.subjectPayload, ...match.payload },
   };
 }
 

@@ -1,0 +1,41 @@
+import type { Payload, SearchMatch } from '../vector-store.js';
+import type { RecordReader } from './record-reads.js';
+import type { IndexHits, VectorIndex } from './vector-index.js';
+
+function dot(a: Float32Array, b: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += a[i]! * b[i]!;
+  return sum;
+}
+
+/** Exact top-k over the faces that pass the filter (read from SQLite, not the index). */
+function searchFiltered(reader: RecordReader, query: Float32Array, k: number, filter: Payload): IndexHits {
+  const scored = reader.filteredEmbeddings(filter).map((c) => ({ key: c.key, similarity: dot(query, c.embedding) }));
+  scored.sort((a, b) => b.similarity - a.similarity);
+  const top = scored.slice(0, k);
+  return { keys: top.map((s) => s.key), similarities: top.map((s) => s.similarity) };
+}
+
+/**
+ * k nearest faces, best first. Unfiltered queries go to the in-memory index
+ * (flat or HNSW); filtered ones scan the matching rows exactly, so a selective
+ * filter never starves the result the way post-filtering an ANN list can.
+ */
+export function searchCollection(
+  reader: RecordReader,
+  index: VectorIndex,
+  query: Float32Array,
+  k: number,
+  minSimilarity: number,
+  filter: Payload | undefined,
+): SearchMatch[] {
+  const hits = filter ? searchFiltered(reader, query, k, filter) : index.search(query, k);
+  const out: SearchMatch[] = [];
+  for (let i = 0; i < hits.keys.length; i++) {
+    const similarity = hits.similarities[i]!;
+    if (similarity < minSimilarity) break;
+    const match = reader.match(hits.keys[i]!);
+    if (match) out.push({ ...match, similarity });
+  }
+  return out;
+}

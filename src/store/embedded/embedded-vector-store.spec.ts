@@ -1,0 +1,21 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { CONTRACT_DIM, runVectorStoreContract } from '../vector-store.contract.js';
+import { EmbeddedVectorStore } from './embedded-vector-store.js';
+
+const root = mkdtempSync(join(tmpdir(), 'facerec-store-contract-'));
+let n = 0;
+const hnsw = { connectivity: 16, expansionAdd: 64, expansionSearch: 64 };
+
+for (const [mode, annThreshold] of [['exact', 1_000_000], ['hnsw', 1]] as const) {
+  runVectorStoreContract({
+    name: `EmbeddedVectorStore (${mode})`,
+    create: async () =>
+      EmbeddedVectorStore.open({ dataDir: join(root, `store-${n++}`), annThreshold, hnsw, indexSaveEveryChanges: 7, dimension: CONTRACT_DIM }),
+    cleanup: async () => {
+      if (mode === 'hnsw') rmSync(root, { recursive: true, force: true });
+    },
+  });
+}

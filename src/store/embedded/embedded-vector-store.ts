@@ -1,0 +1,241 @@
+import { mkdirSync } from 'node:fs';
+
+import { FacerecError } from '../../errors.js';
+import { checkId, checkPageSize, checkPayload, checkSearch, normaliseFaces } from '../validate.js';
+import {
+  EMBEDDING_DIM,
+  type FaceInput,
+  type FaceRecord,
+  type ListSubjectsOptions,
+  type Payload,
+  type SearchMatch,
+  type SearchOptions,
+  type StoreStats,
+  type Subject,
+  type SubjectPage,
+  type UpsertResult,
+  type VectorStore,
+} from '../vector-store.js';
+import { searchCollection } from './collection-search.js';
+import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
+import { dropSavedIndex, loadIndex, saveIndex } from './persisted-index.js';
+import { openRecordDb, translateSqliteError, type Db } from './record-db.js';
+import { RecordReader } from './record-reads.js';
+import { RecordWriter, type IndexDelta } from './record-writes.js';
+import { FlatIndex, HnswIndex, type HnswParams, type VectorIndex } from './vector-index.js';
+
+export interface EmbeddedVectorStoreOptions {
+  readonly dataDir: string;
+  /** Gallery size from which search uses HNSW instead of a flat scan. */
+  readonly annThreshold: number;
+  readonly hnsw: HnswParams;
+  /** Index changes after which the HNSW file is saved again (also saved on close). */
+  readonly indexSaveEveryChanges: number;
+  readonly dimension?: number;
+  /** Called with start-up facts (index loaded / rebuilt); defaults to silence. */
+  readonly log?: (message: string, fields: Record<string, unknown>) => void;
+}
+
+const BUILD_CHUNK = 10_000;
+const BULK_ADD_MIN = 64;
+
+/**
+ * The zero-setup gallery: SQLite (WAL) is the record of truth, and an
+ * in-memory index derived from it answers searches. Everything runs on the
+ * calling thread with better-sqlite3's synchronous API, so in one process
+ * every call is atomic with respect to every other; the methods are async only
+ * to share the `VectorStore` contract with Qdrant.
+ */
+export class EmbeddedVectorStore implements VectorStore {
+  #index: VectorIndex;
+  #unsavedChanges = 0;
+  #closed = false;
+
+  private constructor(
+    private readonly options: Required<Omit<EmbeddedVectorStoreOptions, 'log'>> & Pick<EmbeddedVectorStoreOptions, 'log'>,
+    private readonly lock: DataDirLock,
+    private readonly db: Db,
+    private readonly reader: RecordReader,
+    private readonly writer: RecordWriter,
+  ) {
+    this.#index = this.#openIndex();
+  }
+
+  static open(options: EmbeddedVectorStoreOptions): EmbeddedVectorStore {
+    const full = { dimension: EMBEDDING_DIM, ...options };
+    mkdirSync(full.dataDir, { recursive: true });
+    const lock = acquireDataDirLock(full.dataDir);
+    try {
+      const db = openRecordDb(full.dataDir, full.dimension);
+      return new EmbeddedVectorStore(full, lock, db, new RecordReader(db), new RecordWriter(db));
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+  }
+
+  #openIndex(): VectorIndex {
+    const { dataDir, dimension, annThreshold, hnsw } = this.options;
+    const count = this.reader.countFaces();
+    if (count < annThreshold || count === 0) {
+      dropSavedIndex(this.db, this.reader, dataDir);
+      const flat = new FlatIndex(dimension);
+      for (const { key, embedding } of this.reader.allEmbeddings()) flat.add(key, embedding);
+      return flat;
+    }
+    const loaded = loadIndex(this.db, this.reader, dataDir, dimension, hnsw);
+    if (loaded.index) {
+      this.options.log?.('store: HNSW index loaded', { faces: count, replayedChanges: loaded.replayed });
+      this.#unsavedChanges = loaded.replayed;
+      return loaded.index;
+    }
+    this.options.log?.('store: rebuilding HNSW index from the database', { faces: count, reason: loaded.reason });
+    const index = new HnswIndex(dimension, hnsw);
+    this.#bulkAdd(index, this.reader.allEmbeddings());
+    saveIndex(this.db, this.reader, dataDir, index);
+    return index;
+  }
+
+  #bulkAdd(index: HnswIndex, source: Iterable<{ key: number; embedding: Float32Array }>, expected = BUILD_CHUNK): void {
+    const d = this.options.dimension;
+    const chunk = Math.min(BUILD_CHUNK, Math.max(expected, 1));
+    let keys = new BigUint64Array(chunk);
+    const matrix = new Float32Array(chunk * d);
+    let n = 0;
+    const flush = () => {
+      if (n > 0) index.addMany(keys.slice(0, n), matrix.slice(0, n * d));
+      n = 0;
+      keys = new BigUint64Array(chunk);
+    };
+    for (const { key, embedding } of source) {
+      keys[n] = BigInt(key);
+      matrix.set(embedding, n * d);
+      if (++n === chunk) flush();
+    }
+    flush();
+  }
+
+  #applyDelta(delta: IndexDelta): void {
+    for (const key of delta.removedKeys) this.#index.remove(key);
+    // Big batches skip the per-key contains/remove check (keys are always fresh).
+    if (this.#index instanceof HnswIndex && delta.added.length >= BULK_ADD_MIN) this.#bulkAdd(this.#index, delta.added, delta.added.length);
+    else for (const { key, embedding } of delta.added) this.#index.add(key, embedding);
+    this.#unsavedChanges += delta.removedKeys.length + delta.added.length;
+    const { annThreshold, dataDir, dimension, hnsw, indexSaveEveryChanges } = this.options;
+    if (this.#index instanceof FlatIndex && this.#index.size() >= Math.max(annThreshold, 1)) {
+      // Crossing the threshold: one bulk build from the flat matrix, then persist.
+      const index = new HnswIndex(dimension, hnsw);
+      this.#bulkAdd(index, this.#index.entries());
+      this.#index = index;
+      saveIndex(this.db, this.reader, dataDir, index);
+      this.#unsavedChanges = 0;
+    } else if (this.#unsavedChanges >= indexSaveEveryChanges) {
+      // A flat index has nothing to save; just keep the change log from growing.
+      if (this.#index instanceof HnswIndex) saveIndex(this.db, this.reader, dataDir, this.#index);
+      else dropSavedIndex(this.db, this.reader, dataDir);
+      this.#unsavedChanges = 0;
+    }
+  }
+
+  #guard<T>(fn: () => T): Promise<T> {
+    if (this.#closed) return Promise.reject(new FacerecError('STORE_UNAVAILABLE', 'the store is closed'));
+    try {
+      return Promise.resolve(fn());
+    } catch (err) {
+      return Promise.reject(translateSqliteError(this.options.dataDir, err));
+    }
+  }
+
+  upsertFaces(faces: readonly FaceInput[]): Promise<UpsertResult> {
+    return this.#guard(() => {
+      const normalised = normaliseFaces(faces, this.options.dimension);
+      const delta = this.writer.upsertFaces(normalised, Date.now());
+      this.#applyDelta(delta);
+      return { faceIds: normalised.map((f) => f.faceId) };
+    });
+  }
+
+  updateSubject(subjectId: string, payload: Payload): Promise<void> {
+    return this.#guard(() => {
+      if (!this.writer.updateSubject(checkId('subjectId', subjectId), checkPayload(payload, 'payload'))) {
+        throw new FacerecError('SUBJECT_NOT_FOUND', subjectId, { details: { subjectId } });
+      }
+    });
+  }
+
+  deleteSubject(subjectId: string): Promise<number> {
+    return this.#guard(() => {
+      const keys = this.writer.deleteSubject(checkId('subjectId', subjectId));
+      if (keys === undefined) throw new FacerecError('SUBJECT_NOT_FOUND', subjectId, { details: { subjectId } });
+      this.#applyDelta({ added: [], removedKeys: keys });
+      return keys.length;
+    });
+  }
+
+  deleteFace(faceId: string): Promise<void> {
+    return this.#guard(() => {
+      const key = this.writer.deleteFace(checkId('faceId', faceId));
+      if (key === undefined) throw new FacerecError('FACE_NOT_FOUND', faceId, { details: { faceId } });
+      this.#applyDelta({ added: [], removedKeys: [key] });
+    });
+  }
+
+  search(query: Float32Array, options: SearchOptions): Promise<SearchMatch[]> {
+    return this.#guard(() => {
+      const { k, minSimilarity, filter } = checkSearch(query, options, this.options.dimension);
+      return searchCollection(this.reader, this.#index, query, k, minSimilarity, filter);
+    });
+  }
+
+  listSubjects(options?: ListSubjectsOptions): Promise<SubjectPage> {
+    return this.#guard(() => {
+      const limit = checkPageSize(options);
+      const after = options?.pageToken ? Buffer.from(options.pageToken, 'base64url').toString('utf8') : '';
+      const subjects = this.reader.subjectsAfter(after, limit + 1);
+      if (subjects.length <= limit) return { subjects };
+      const page = subjects.slice(0, limit);
+      return { subjects: page, nextPageToken: Buffer.from(page[page.length - 1]!.subjectId, 'utf8').toString('base64url') };
+    });
+  }
+
+  getSubject(subjectId: string): Promise<Subject> {
+    return this.#guard(() => {
+      const subject = this.reader.subject(checkId('subjectId', subjectId));
+      if (!subject) throw new FacerecError('SUBJECT_NOT_FOUND', subjectId, { details: { subjectId } });
+      return subject;
+    });
+  }
+
+  getFace(faceId: string): Promise<FaceRecord> {
+    return this.#guard(() => {
+      const face = this.reader.face(checkId('faceId', faceId));
+      if (!face) throw new FacerecError('FACE_NOT_FOUND', faceId, { details: { faceId } });
+      return face;
+    });
+  }
+
+  count(subjectId?: string): Promise<number> {
+    return this.#guard(() => this.reader.countFaces(subjectId === undefined ? undefined : checkId('subjectId', subjectId)));
+  }
+
+  stats(): Promise<StoreStats> {
+    return this.#guard(() => ({
+      backend: 'embedded' as const,
+      faceCount: this.reader.countFaces(),
+      subjectCount: this.reader.countSubjects(),
+      dimension: this.options.dimension,
+      searchMode: this.#index.kind,
+    }));
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      if (this.#index instanceof HnswIndex && this.#unsavedChanges > 0) saveIndex(this.db, this.reader, this.options.dataDir, this.#index);
+      this.db.close();
+    } finally {
+      this.lock.release();
+    }
+  }
+}

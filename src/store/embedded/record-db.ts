@@ -1,0 +1,135 @@
+import { closeSync, existsSync, openSync, readdirSync, readSync } from 'node:fs';
+import { join } from 'node:path';
+
+import Database from 'better-sqlite3';
+
+import { FacerecError } from '../../errors.js';
+import { LOCK_FILE } from './data-dir-lock.js';
+
+export type Db = Database.Database;
+
+export const DB_FILE = 'gallery.sqlite';
+/** 'FREC': marks the SQLite file as ours, so a foreign database is refused. */
+const APPLICATION_ID = 0x46524543;
+const SCHEMA_VERSION = 1;
+const SQLITE_MAGIC = 'SQLite format 3\0';
+
+const SCHEMA = `
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE subjects (
+  subject_id TEXT PRIMARY KEY,
+  payload TEXT NOT NULL,
+  created_at_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+-- key is the ANN index label; AUTOINCREMENT never reuses one, so a stale index
+-- entry can never point at a newer face.
+CREATE TABLE faces (
+  key INTEGER PRIMARY KEY AUTOINCREMENT,
+  face_id TEXT NOT NULL UNIQUE,
+  subject_id TEXT NOT NULL REFERENCES subjects(subject_id),
+  embedding BLOB NOT NULL,
+  payload TEXT NOT NULL,
+  image_sha256 TEXT,
+  created_at_ms INTEGER NOT NULL
+);
+CREATE INDEX faces_by_subject ON faces(subject_id, key);
+-- Index changes since the persisted ANN index was saved (op 1 = add, 0 = remove);
+-- replayed at start-up, pruned after each save.
+CREATE TABLE changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, key INTEGER NOT NULL, op INTEGER NOT NULL);
+`;
+
+/** Names facerec writes into DATA_DIR; anything else means DATA_DIR is someone else's. */
+export function isOwnFile(name: string): boolean {
+  return (
+    name === LOCK_FILE ||
+    name.startsWith(`${LOCK_FILE}.stale-`) ||
+    name === DB_FILE ||
+    name === `${DB_FILE}-wal` ||
+    name === `${DB_FILE}-shm` ||
+    name === `${DB_FILE}-journal` ||
+    /^index-\d+\.usearch(\.tmp)?$/.test(name) ||
+    name.startsWith('.') ||
+    name === 'lost+found'
+  );
+}
+
+function corrupt(dataDir: string, why: string, cause?: unknown): FacerecError {
+  return new FacerecError('STORE_CORRUPT', `${dataDir}: ${why}`, { cause, details: { dataDir } });
+}
+
+function checkDirectory(dataDir: string, dbPath: string): void {
+  const foreign = readdirSync(dataDir).filter((name) => !isOwnFile(name));
+  if (foreign.length > 0) {
+    const shown = foreign.slice(0, 5).join(', ') + (foreign.length > 5 ? ', …' : '');
+    throw corrupt(dataDir, `holds files facerec did not write (${shown}); use an empty or facerec-only directory`);
+  }
+  if (!existsSync(dbPath)) return;
+  const fd = openSync(dbPath, 'r');
+  const header = Buffer.alloc(16);
+  const read = readSync(fd, header, 0, 16, 0);
+  closeSync(fd);
+  if (read > 0 && header.toString('latin1', 0, read) !== SQLITE_MAGIC.slice(0, read)) {
+    throw corrupt(dataDir, `${DB_FILE} is not a SQLite database (damaged, or another program's file)`);
+  }
+}
+
+/** SQLite failures that mean "the files are bad" rather than "a bug". */
+export function translateSqliteError(dataDir: string, err: unknown): unknown {
+  const code = (err as { code?: string }).code ?? '';
+  if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') return corrupt(dataDir, `${DB_FILE} is damaged (${code})`, err);
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+    return new FacerecError('STORE_LOCKED', `${dataDir}: the database is held by another process`, { cause: err });
+  }
+  if (code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR') || code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_READONLY')) {
+    return new FacerecError('STORE_UNAVAILABLE', `${dataDir}: ${code}`, { cause: err });
+  }
+  return err;
+}
+
+/**
+ * Opens (or creates) the record of truth: WAL with synchronous=FULL, so a
+ * committed transaction survives kill -9 and power loss; exclusive locking so a
+ * second process fails fast with SQLITE_BUSY instead of sharing the file.
+ */
+export function openRecordDb(dataDir: string, dimension: number): Db {
+  const dbPath = join(dataDir, DB_FILE);
+  checkDirectory(dataDir, dbPath);
+  let db: Db | undefined;
+  try {
+    db = new Database(dbPath, { timeout: 0 });
+    db.pragma('locking_mode = EXCLUSIVE');
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    // Take the exclusive lock now rather than at the first write.
+    db.exec('BEGIN EXCLUSIVE; COMMIT');
+    const appId = db.pragma('application_id', { simple: true }) as number;
+    const tableCount = (db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number }).n;
+    if (appId === 0 && tableCount === 0) {
+      db.transaction(() => {
+        db!.exec(SCHEMA);
+        db!.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('dimension', String(dimension));
+        db!.pragma(`application_id = ${APPLICATION_ID}`);
+        db!.pragma(`user_version = ${SCHEMA_VERSION}`);
+      })();
+    } else if (appId !== APPLICATION_ID) {
+      throw corrupt(dataDir, `${DB_FILE} is a SQLite database but not a facerec gallery`);
+    }
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version !== SCHEMA_VERSION) throw corrupt(dataDir, `${DB_FILE} has schema version ${version}; this build reads ${SCHEMA_VERSION}`);
+    const stored = Number(getMeta(db, 'dimension'));
+    if (stored !== dimension) throw corrupt(dataDir, `gallery holds ${stored}-d embeddings but the store was opened for ${dimension}-d`);
+    return db;
+  } catch (err) {
+    db?.close();
+    throw translateSqliteError(dataDir, err);
+  }
+}
+
+export function getMeta(db: Db, key: string): string | undefined {
+  return (db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+}
+
+export function setMeta(db: Db, key: string, value: string): void {
+  db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+}

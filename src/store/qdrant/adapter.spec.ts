@@ -1,0 +1,51 @@
+/**
+ * The contract against a real Qdrant, only when QDRANT_URL is set:
+ *   docker run -p 6333:6333 qdrant/qdrant
+ *   QDRANT_URL=http://localhost:6333 npm test
+ * Each store gets its own throw-away collection, deleted afterwards (the
+ * adapter itself never deletes a collection).
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { describe, it } from 'node:test';
+
+import { QdrantClient } from '@qdrant/js-client-rest';
+
+import { isFacerecError } from '../../errors.js';
+import { CONTRACT_DIM, runVectorStoreContract } from '../vector-store.contract.js';
+import { QdrantVectorStore } from './adapter.js';
+import { subjectsCollectionOf } from './collections.js';
+
+// Tests may read the environment; modules may not (STYLE.md).
+const url = process.env.QDRANT_URL;
+const apiKey = process.env.QDRANT_API_KEY;
+const created: string[] = [];
+
+runVectorStoreContract({
+  name: 'QdrantVectorStore',
+  skip: url ? false : 'set QDRANT_URL to run against a real Qdrant',
+  create: async () => {
+    const collection = `facerec_test_${randomUUID().slice(0, 8)}`;
+    created.push(collection);
+    return QdrantVectorStore.connect({ url: url!, apiKey, collection, dimension: CONTRACT_DIM });
+  },
+  cleanup: async () => {
+    const client = new QdrantClient({ url: url!, apiKey, checkCompatibility: false });
+    for (const c of created) for (const name of [c, subjectsCollectionOf(c)]) await client.deleteCollection(name).catch(() => {});
+  },
+});
+
+describe('QdrantVectorStore without a server', () => {
+  it('reports STORE_UNAVAILABLE when Qdrant cannot be reached', async () => {
+    await assert.rejects(
+      QdrantVectorStore.connect({ url: 'http://127.0.0.1:9', collection: 'x', dimension: CONTRACT_DIM }),
+      (err) => isFacerecError(err, 'STORE_UNAVAILABLE'),
+    );
+  });
+
+  it('keeps data on restart: connect() has no recreate path', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const source = (await readFile(new URL('./collections.ts', import.meta.url), 'utf8')) + (await readFile(new URL('./adapter.ts', import.meta.url), 'utf8'));
+    assert.doesNotMatch(source, /recreateCollection|deleteCollection\(/);
+  });
+});

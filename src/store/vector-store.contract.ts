@@ -1,0 +1,243 @@
+/**
+ * One behavioural contract for every `VectorStore` backend. Each backend's
+ * spec calls `runVectorStoreContract` with a factory that returns a fresh,
+ * empty store; the Qdrant run is gated on QDRANT_URL.
+ */
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+
+import { isFacerecError, type ErrorCode } from '../errors.js';
+import { deriveFaceId, sha256Hex } from './face-id.js';
+import { dot, nearby, randomUnit, seededRandom } from './test-vectors.js';
+import type { VectorStore } from './vector-store.js';
+
+export const CONTRACT_DIM = 16;
+
+export interface ContractTarget {
+  readonly name: string;
+  /** A fresh, empty store of CONTRACT_DIM dimensions. */
+  create(): Promise<VectorStore>;
+  /** Optional per-run cleanup (temporary directories, test collections). */
+  cleanup?(): Promise<void>;
+  readonly skip?: string | false;
+}
+
+async function rejectsWith(promise: Promise<unknown>, code: ErrorCode): Promise<void> {
+  await assert.rejects(promise, (err: unknown) => {
+    assert.ok(isFacerecError(err, code), `expected ${code}, got ${String(err)}`);
+    return true;
+  });
+}
+
+export function runVectorStoreContract(target: ContractTarget): void {
+  describe(`VectorStore contract: ${target.name}`, { skip: target.skip ?? false }, () => {
+    const rnd = seededRandom(42);
+    const v = () => randomUnit(CONTRACT_DIM, rnd);
+    const open: VectorStore[] = [];
+    const fresh = async () => {
+      const store = await target.create();
+      open.push(store);
+      return store;
+    };
+    after(async () => {
+      for (const store of open) await store.close();
+      await target.cleanup?.();
+    });
+
+    it('upserts a batch and reads faces back', async () => {
+      const store = await fresh();
+      const res = await store.upsertFaces([
+        { faceId: 'a1', subjectId: 'ada', embedding: v(), payload: { camera: 'door' }, subjectPayload: { name: 'Ada' } },
+        { faceId: 'a2', subjectId: 'ada', embedding: v() },
+        { faceId: 'b1', subjectId: 'bob', embedding: v() },
+      ]);
+      assert.deepEqual(res.faceIds, ['a1', 'a2', 'b1']);
+      assert.equal(await store.count(), 3);
+      assert.equal(await store.count('ada'), 2);
+      const face = await store.getFace('a1');
+      assert.equal(face.subjectId, 'ada');
+      assert.deepEqual(face.payload, { camera: 'door' });
+      const stats = await store.stats();
+      assert.equal(stats.faceCount, 3);
+      assert.equal(stats.subjectCount, 2);
+      assert.equal(stats.dimension, CONTRACT_DIM);
+    });
+
+    it('derives face ids from subject + image hash, so re-enrolling is idempotent', async () => {
+      const store = await fresh();
+      const hash = sha256Hex('photo-bytes');
+      const first = await store.upsertFaces([{ subjectId: 'ada', imageSha256: hash, embedding: v() }]);
+      assert.equal(first.faceIds[0], deriveFaceId('ada', hash));
+      const created = (await store.getFace(first.faceIds[0]!)).createdAtMs;
+      const moved = v();
+      const again = await store.upsertFaces([{ subjectId: 'ada', imageSha256: hash, embedding: moved, payload: { v: 2 } }]);
+      assert.deepEqual(again.faceIds, first.faceIds);
+      assert.equal(await store.count(), 1);
+      const face = await store.getFace(first.faceIds[0]!);
+      assert.equal(face.createdAtMs, created);
+      assert.deepEqual(face.payload, { v: 2 });
+      const [hit] = await store.search(moved, { k: 1 });
+      assert.ok(hit && hit.similarity > 0.999, 'the replaced embedding is the one searched');
+      // Same photo, other subject: a different face.
+      const other = await store.upsertFaces([{ subjectId: 'bob', imageSha256: hash, embedding: v() }]);
+      assert.notEqual(other.faceIds[0], first.faceIds[0]);
+    });
+
+    it('rejects bad input with INVALID_ARGUMENT', async () => {
+      const store = await fresh();
+      await rejectsWith(store.upsertFaces([{ subjectId: 'ada', embedding: v() }]), 'INVALID_ARGUMENT');
+      await rejectsWith(store.upsertFaces([{ faceId: 'x', subjectId: 'ada', embedding: new Float32Array(CONTRACT_DIM + 1) }]), 'INVALID_ARGUMENT');
+      await rejectsWith(store.upsertFaces([{ faceId: 'x', subjectId: 'ada', embedding: new Float32Array(CONTRACT_DIM).fill(1) }]), 'INVALID_ARGUMENT');
+      await rejectsWith(store.upsertFaces([{ faceId: 'x', subjectId: '', embedding: v() }]), 'INVALID_ARGUMENT');
+      await rejectsWith(store.upsertFaces([]), 'INVALID_ARGUMENT');
+      await rejectsWith(store.search(v(), { k: 0 }), 'INVALID_ARGUMENT');
+      assert.equal(await store.count(), 0);
+    });
+
+    it('searches best first, honours k and the similarity floor', async () => {
+      const store = await fresh();
+      assert.deepEqual(await store.search(v(), { k: 3 }), []);
+      const base = v();
+      const faces = Array.from({ length: 20 }, (_, i) => ({ faceId: `f${i}`, subjectId: `s${i % 5}`, embedding: i === 7 ? base : v() }));
+      await store.upsertFaces(faces);
+      const query = nearby(base, 0.02, rnd);
+      const hits = await store.search(query, { k: 5 });
+      assert.equal(hits.length, 5);
+      assert.equal(hits[0]!.faceId, 'f7');
+      assert.equal(hits[0]!.subjectId, 's2');
+      for (let i = 1; i < hits.length; i++) assert.ok(hits[i - 1]!.similarity >= hits[i]!.similarity);
+      assert.ok(Math.abs(hits[0]!.similarity - dot(query, base)) < 1e-4, 'similarity is the cosine');
+      const floored = await store.search(query, { k: 5, minSimilarity: 0.9 });
+      assert.deepEqual(floored.map((h) => h.faceId), ['f7']);
+      assert.deepEqual(await store.search(query, { k: 5, minSimilarity: 0.99999 }), []);
+      assert.equal((await store.search(query, { k: 100 })).length, 20);
+    });
+
+    it('filters on equality of top-level payload fields', async () => {
+      const store = await fresh();
+      const base = v();
+      await store.upsertFaces([
+        { faceId: 'door', subjectId: 'ada', embedding: base, payload: { site: 'hq', floor: 1, vip: true } },
+        { faceId: 'lab', subjectId: 'bob', embedding: nearby(base, 0.3, rnd), payload: { site: 'lab', floor: 1, vip: false } },
+        { faceId: 'hq2', subjectId: 'cy', embedding: v(), payload: { site: 'hq', floor: 2 } },
+      ]);
+      const ids = async (filter: Record<string, unknown>) => (await store.search(base, { k: 10, filter })).map((h) => h.faceId).sort();
+      assert.deepEqual(await ids({ site: 'hq' }), ['door', 'hq2']);
+      assert.deepEqual(await ids({ site: 'hq', floor: 1 }), ['door']);
+      assert.deepEqual(await ids({ vip: false }), ['lab']);
+      assert.deepEqual(await ids({ floor: 1 }), ['door', 'lab']);
+      assert.deepEqual(await ids({ site: 'nowhere' }), []);
+      await rejectsWith(store.search(base, { k: 1, filter: { 'a.b': 1 } }), 'INVALID_ARGUMENT');
+      await rejectsWith(store.search(base, { k: 1, filter: { site: { nested: true } } }), 'INVALID_ARGUMENT');
+      const [top] = await store.search(base, { k: 1, filter: { site: 'lab' } });
+      assert.equal(top?.faceId, 'lab');
+    });
+
+    it('returns and filters on the subject payload as it is now', async () => {
+      const store = await fresh();
+      const base = v();
+      await store.upsertFaces([
+        { faceId: 'a1', subjectId: 'ada', embedding: base, payload: { camera: 'door' }, subjectPayload: { name: 'Ada', team: 'math' } },
+        { faceId: 'b1', subjectId: 'bob', embedding: nearby(base, 0.3, rnd), subjectPayload: { name: 'Bob', team: 'ops' } },
+      ]);
+      const [top] = await store.search(base, { k: 1 });
+      assert.deepEqual(top?.payload, { camera: 'door' });
+      assert.deepEqual(top?.subjectPayload, { name: 'Ada', team: 'math' });
+      const ids = async (filter: Record<string, unknown>) => (await store.search(base, { k: 10, filter })).map((h) => h.faceId).sort();
+      assert.deepEqual(await ids({ team: 'ops' }), ['b1']);
+      assert.deepEqual(await ids({ team: 'math', camera: 'door' }), ['a1']);
+      await store.updateSubject('ada', { name: 'Ada L.', team: 'ops' });
+      const [renamed] = await store.search(base, { k: 1 });
+      assert.deepEqual(renamed?.subjectPayload, { name: 'Ada L.', team: 'ops' });
+      assert.deepEqual(await ids({ team: 'ops' }), ['a1', 'b1']);
+      // A later face of a known subject carries the subject's current payload.
+      await store.upsertFaces([{ faceId: 'a2', subjectId: 'ada', embedding: nearby(base, 0.1, rnd) }]);
+      assert.deepEqual(await ids({ name: 'Ada L.' }), ['a1', 'a2']);
+    });
+
+    it('pages through subjects with face counts', async () => {
+      const store = await fresh();
+      const faces = [];
+      for (let s = 0; s < 23; s++) for (let f = 0; f <= s % 3; f++) faces.push({ faceId: `s${s}-f${f}`, subjectId: `subj-${s}`, embedding: v() });
+      await store.upsertFaces(faces);
+      const seen = new Map<string, number>();
+      let pageToken: string | undefined;
+      let pages = 0;
+      do {
+        const page = await store.listSubjects({ limit: 10, ...(pageToken ? { pageToken } : {}) });
+        pages++;
+        assert.ok(page.subjects.length <= 10);
+        for (const s of page.subjects) {
+          assert.ok(!seen.has(s.subjectId), `${s.subjectId} listed twice`);
+          seen.set(s.subjectId, s.faceCount);
+        }
+        pageToken = page.nextPageToken;
+      } while (pageToken && pages < 10);
+      assert.equal(seen.size, 23);
+      for (let s = 0; s < 23; s++) assert.equal(seen.get(`subj-${s}`), (s % 3) + 1);
+      await rejectsWith(store.listSubjects({ limit: 0 }), 'INVALID_ARGUMENT');
+    });
+
+    it('keeps subject payload until replaced, updates it, and lists its faces', async () => {
+      const store = await fresh();
+      await store.upsertFaces([{ faceId: 'a1', subjectId: 'ada', embedding: v(), subjectPayload: { name: 'Ada' } }]);
+      await store.upsertFaces([{ faceId: 'a2', subjectId: 'ada', embedding: v() }]);
+      let subject = await store.getSubject('ada');
+      assert.deepEqual(subject.payload, { name: 'Ada' });
+      assert.equal(subject.faceCount, 2);
+      assert.deepEqual(subject.faces.map((f) => f.faceId).sort(), ['a1', 'a2']);
+      await store.upsertFaces([{ faceId: 'a3', subjectId: 'ada', embedding: v(), subjectPayload: { name: 'Ada L.' } }]);
+      subject = await store.getSubject('ada');
+      assert.deepEqual(subject.payload, { name: 'Ada L.' });
+      await store.updateSubject('ada', { name: 'Ada Lovelace', team: 'math' });
+      subject = await store.getSubject('ada');
+      assert.deepEqual(subject.payload, { name: 'Ada Lovelace', team: 'math' });
+      assert.equal(subject.faceCount, 3);
+      await rejectsWith(store.updateSubject('nobody', {}), 'SUBJECT_NOT_FOUND');
+      await rejectsWith(store.getSubject('nobody'), 'SUBJECT_NOT_FOUND');
+      await rejectsWith(store.getFace('nothing'), 'FACE_NOT_FOUND');
+    });
+
+    it('deletes a face: gone from search and counts', async () => {
+      const store = await fresh();
+      const target = v();
+      await store.upsertFaces([
+        { faceId: 'keep', subjectId: 'ada', embedding: v() },
+        { faceId: 'drop', subjectId: 'ada', embedding: target },
+      ]);
+      await store.deleteFace('drop');
+      assert.equal(await store.count(), 1);
+      assert.ok((await store.search(target, { k: 5 })).every((h) => h.faceId !== 'drop'));
+      await rejectsWith(store.getFace('drop'), 'FACE_NOT_FOUND');
+      await rejectsWith(store.deleteFace('drop'), 'FACE_NOT_FOUND');
+      assert.equal((await store.getSubject('ada')).faceCount, 1);
+    });
+
+    it('deletes a subject with all its faces', async () => {
+      const store = await fresh();
+      const ada = v();
+      await store.upsertFaces([
+        { faceId: 'a1', subjectId: 'ada', embedding: ada },
+        { faceId: 'a2', subjectId: 'ada', embedding: nearby(ada, 0.05, rnd) },
+        { faceId: 'b1', subjectId: 'bob', embedding: v() },
+      ]);
+      assert.equal(await store.deleteSubject('ada'), 2);
+      assert.equal(await store.count(), 1);
+      assert.equal(await store.count('ada'), 0);
+      assert.ok((await store.search(ada, { k: 10 })).every((h) => h.subjectId !== 'ada'));
+      await rejectsWith(store.getSubject('ada'), 'SUBJECT_NOT_FOUND');
+      await rejectsWith(store.deleteSubject('ada'), 'SUBJECT_NOT_FOUND');
+      const page = await store.listSubjects();
+      assert.deepEqual(page.subjects.map((s) => s.subjectId), ['bob']);
+      assert.equal((await store.stats()).subjectCount, 1);
+    });
+
+    it('serves concurrent readers and writers', async () => {
+      const store = await fresh();
+      const writes = Array.from({ length: 20 }, (_, i) => store.upsertFaces([{ faceId: `c${i}`, subjectId: `s${i % 4}`, embedding: v() }]));
+      const reads = Array.from({ length: 20 }, () => store.search(v(), { k: 3 }));
+      await Promise.all([...writes, ...reads]);
+      assert.equal(await store.count(), 20);
+    });
+  });
+}

@@ -1,0 +1,76 @@
+/**
+ * Like Qdrant's wal_recovery_test: a writer is SIGKILLed mid-stream; after
+ * reopening, every acknowledged write is there, every acknowledged delete is
+ * gone (also from search), and the store opens cleanly (stale lock taken over,
+ * HNSW index loaded and the unsaved changes replayed).
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import { isFacerecError } from '../src/errors.js';
+import { EmbeddedVectorStore } from '../src/store/index.js';
+import { crashFace, CRASH_STORE_OPTIONS } from './fixtures/store-crash-shared.js';
+
+const WRITER = fileURLToPath(new URL('./fixtures/store-crash-writer.ts', import.meta.url));
+
+async function runAndKill(dataDir: string, firstFace: number, killAfterAcks: number): Promise<{ acked: Set<string>; deleted: Set<string> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', WRITER, dataDir, String(firstFace)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const acked = new Set<string>();
+  const deleted = new Set<string>();
+  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+  for await (const line of createInterface({ input: child.stdout })) {
+    const [kind, id] = line.split(' ');
+    if (kind === 'ack') acked.add(id!);
+    if (kind === 'del') {
+      acked.delete(id!);
+      deleted.add(id!);
+    }
+    if (acked.size + deleted.size >= killAfterAcks && child.exitCode === null && !child.killed) child.kill('SIGKILL');
+  }
+  assert.equal(await exited, 'SIGKILL', 'the writer died by SIGKILL, not on its own');
+  return { acked, deleted };
+}
+
+describe('embedded store survives SIGKILL of a writer', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'facerec-crash-'));
+  after(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('keeps every acknowledged write across two crashes', { timeout: 120_000 }, async () => {
+    const acked = new Set<string>();
+    const deleted = new Set<string>();
+    for (const [firstFace, killAfter] of [[0, 90], [10_000, 60]] as const) {
+      const run = await runAndKill(dataDir, firstFace, killAfter);
+      for (const id of run.acked) acked.add(id);
+      for (const id of run.deleted) {
+        acked.delete(id);
+        deleted.add(id);
+      }
+    }
+    const store = EmbeddedVectorStore.open({ ...CRASH_STORE_OPTIONS, dataDir });
+    try {
+      assert.equal((await store.stats()).searchMode, 'hnsw');
+      for (const faceId of acked) {
+        const face = await store.getFace(faceId);
+        const i = Number(faceId.slice('crash-'.length));
+        assert.equal(face.subjectId, crashFace(i).subjectId);
+        const [hit] = await store.search(crashFace(i).embedding, { k: 1 });
+        assert.equal(hit?.faceId, faceId, `${faceId} is found by its own embedding`);
+      }
+      for (const faceId of deleted) {
+        await assert.rejects(store.getFace(faceId), (err) => isFacerecError(err, 'FACE_NOT_FOUND'));
+        const i = Number(faceId.slice('crash-'.length));
+        const hits = await store.search(crashFace(i).embedding, { k: 5 });
+        assert.ok(hits.every((h) => h.faceId !== faceId), `${faceId} was deleted and must never match`);
+      }
+      assert.ok(acked.size > 100);
+    } finally {
+      await store.close();
+    }
+  });
+});
