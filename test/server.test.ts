@@ -51,7 +51,7 @@ describe('gRPC API', () => {
   after(() => server.stop());
 
   it('reports SERVING on grpc.health.v1 once models are loaded', async () => {
-    const health = loadPackageDefinition(loadSync(healthProtoPath)) as any;
+    const health = loadPackageDefinition(loadSync(healthProtoPath, { enums: String })) as any;
     const client = new health.grpc.health.v1.Health(`127.0.0.1:${server.app.grpcPort}`, credentials.createInsecure());
     const reply = await new Promise<any>((resolve, reject) => client.check({ service: 'facerec.v1.FaceRecognition' }, (e: Error | null, r: unknown) => (e ? reject(e) : resolve(r))));
     client.close();

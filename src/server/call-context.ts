@@ -117,7 +117,9 @@ export function bidiStream<Req, Res>(method: string, hooks: CallHooks, handler: 
     void (async () => {
       try {
         await hooks.before?.(method, call.metadata);
-        await handler(call as AsyncIterable<Req>, write, context);
+        // Readable's default iterator destroys the duplex when the client half-closes,
+        // which would drop the responses still to be written after the last request.
+        await handler(call.iterator({ destroyOnReturn: false }) as AsyncIterable<Req>, write, context);
         hooks.finished?.(method, 0, performance.now() - started);
         call.end();
       } catch (error) {
