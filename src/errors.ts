@@ -52,6 +52,7 @@ export const ERROR_CATALOGUE = {
   SHUTTING_DOWN: { status: 'UNAVAILABLE', message: 'server is shutting down' },
   DEADLINE_EXCEEDED: { status: 'DEADLINE_EXCEEDED', message: 'deadline exceeded' },
   CANCELLED: { status: 'CANCELLED', message: 'request cancelled by the client' },
+  RPC_FAILED: { status: 'UNAVAILABLE', message: 'call to the facerec server failed' },
   // Auth
   UNAUTHENTICATED: { status: 'UNAUTHENTICATED', message: 'missing or invalid bearer token' },
   PERMISSION_DENIED: { status: 'PERMISSION_DENIED', message: 'token lacks the required scope' },

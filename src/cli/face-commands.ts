@@ -8,6 +8,8 @@ import { openPipeline } from './open-pipeline.js';
 export interface CommandContext {
   readonly config: Config;
   readonly stdout: (text: string) => void;
+  /** Progress and notes for a person watching; absent in library use. */
+  readonly stderr?: (text: string) => void;
 }
 
 const round = (x: number, digits: number) => Number(x.toFixed(digits));

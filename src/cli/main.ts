@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config/load.js';
 import { isFacerecError } from '../errors.js';
 import { UsageError, compareCommand, detectCommand, embedCommand, type CommandContext } from './face-commands.js';
+import { ingestCommand } from './ingest.js';
 import { serveCommand } from './serve.js';
 import { tokenCommand } from './token.js';
 
@@ -26,6 +27,12 @@ export const COMMANDS: Record<string, Command> = {
   embed: { usage: 'facerec embed <image>', summary: 'the same plus each face’s 512-d embedding', run: embedCommand },
   compare: { usage: 'facerec compare <a> <b>', summary: 'cosine similarity of the largest face in each, and the verdict', run: compareCommand },
   serve: { usage: 'facerec serve [--grpc-port N] [--data-dir DIR] ...', summary: 'run the gRPC server (+ REST gateway and /metrics); npm start', run: serveCommand },
+  ingest: {
+    usage: 'facerec ingest <folder> [--server host:port] [--token JWT] [--face-policy reject|largest]',
+    summary: 'enrol <folder>/<subject id>/<images> through BulkIngest on a running server',
+    ownFlags: ['--server', '--token', '--face-policy'],
+    run: ingestCommand,
+  },
   token: {
     usage: 'facerec token [--scope faces:read,faces:write] [--expires 30d] [--subject NAME]',
     summary: 'mint a bearer token signed with AUTH_SECRET_KEY',
@@ -101,7 +108,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     const { positional, flags } = splitArgs(rest);
     const { own, others } = takeOwnFlags(flags, command.ownFlags ?? []);
     const config = loadConfig({ env: process.env, argv: others });
-    await command.run([...positional, ...own], { config, stdout: io.stdout });
+    await command.run([...positional, ...own], { config, stdout: io.stdout, stderr: io.stderr });
     return 0;
   } catch (error) {
     if (error instanceof UsageError) {

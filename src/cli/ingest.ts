@@ -1,0 +1,130 @@
+/**
+ * `facerec ingest <folder> [--server host:port] [--token JWT] [--face-policy reject|largest]`:
+ * enrols `<folder>/<subject id>/<image>` through one BulkIngest stream to a
+ * running server, printing progress on stderr and the IngestSummary as JSON.
+ *
+ * Files are read one at a time as the stream drains, so a folder of any size
+ * needs memory for a few images only; HTTP/2 flow control keeps the client
+ * from running far ahead of the server, so "sent" tracks what was processed.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+
+import { credentials, Metadata, status } from '@grpc/grpc-js';
+
+import { FacerecError } from '../errors.js';
+import { FaceRecognitionClient, FacePolicy, type IngestSummary } from '../gen/facerec/v1/facerec.js';
+import { UsageError, type CommandContext } from './face-commands.js';
+
+const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.heic', '.heif']);
+const PROGRESS_EVERY_MS = 2000;
+
+export interface IngestItem {
+  readonly subjectId: string;
+  readonly path: string;
+}
+
+/** `<folder>/<subject>/<image>` in name order; other files and deeper folders are ignored. */
+export async function listIngestItems(folder: string): Promise<IngestItem[]> {
+  let subjects;
+  try {
+    subjects = (await readdir(folder, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+  } catch (error) {
+    throw new FacerecError('INVALID_ARGUMENT', `cannot read folder ${folder}: ${(error as Error).message}`);
+  }
+  const items: IngestItem[] = [];
+  for (const subjectId of subjects) {
+    const files = (await readdir(join(folder, subjectId), { withFileTypes: true }))
+      .filter((f) => f.isFile() && IMAGE_EXTENSIONS.has(extname(f.name).toLowerCase()))
+      .map((f) => f.name)
+      .sort();
+    for (const file of files) items.push({ subjectId, path: join(folder, subjectId, file) });
+  }
+  return items;
+}
+
+interface IngestOptions {
+  folder: string;
+  server: string;
+  token: string | undefined;
+  facePolicy: FacePolicy;
+}
+
+function parseArgs(args: readonly string[], defaultServer: string): IngestOptions {
+  let folder: string | undefined;
+  const options: Record<string, string> = {};
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const match = /^--(server|token|face-policy)(?:=(.*))?$/.exec(arg);
+    if (match) {
+      const value = match[2] ?? args[++i];
+      if (value === undefined) throw new UsageError(`--${match[1]} needs a value`);
+      options[match[1]!] = value;
+    } else if (arg.startsWith('--')) throw new UsageError(`unexpected flag ${arg}`);
+    else if (folder === undefined) folder = arg;
+    else throw new UsageError(`unexpected argument ${arg}`);
+  }
+  if (folder === undefined) throw new UsageError('missing <folder>');
+  const policy = options['face-policy'] ?? 'reject';
+  if (policy !== 'reject' && policy !== 'largest') throw new UsageError(`--face-policy must be reject or largest, not ${policy}`);
+  return {
+    folder,
+    server: options['server'] ?? defaultServer,
+    token: options['token'],
+    facePolicy: policy === 'largest' ? FacePolicy.FACE_POLICY_LARGEST : FacePolicy.FACE_POLICY_REJECT,
+  };
+}
+
+export async function ingestCommand(args: readonly string[], ctx: CommandContext): Promise<void> {
+  const options = parseArgs(args, `localhost:${ctx.config.server.grpcPort}`);
+  const items = await listIngestItems(options.folder);
+  if (items.length === 0) throw new FacerecError('INVALID_ARGUMENT', `no images under ${options.folder}/<subject>/ (extensions: ${[...IMAGE_EXTENSIONS].join(' ')})`);
+  const progress = ctx.stderr ?? (() => {});
+  const maxBytes = ctx.config.server.maxMessageBytes;
+  const client = new FaceRecognitionClient(options.server, credentials.createInsecure(), { 'grpc.max_send_message_length': maxBytes });
+  const metadata = new Metadata();
+  if (options.token) metadata.set('authorization', `Bearer ${options.token}`);
+
+  const started = Date.now();
+  let sent = 0;
+  const report = () => {
+    const seconds = (Date.now() - started) / 1000;
+    progress(`[ingest] ${sent}/${items.length} images sent (${(sent / Math.max(seconds, 1e-3)).toFixed(1)} images/s)`);
+  };
+  try {
+    const summary = await new Promise<IngestSummary>((resolve, reject) => {
+      const call = client.bulkIngest(metadata, (error, response) => (error ? reject(error) : resolve(response)));
+      void (async () => {
+        let lastReport = Date.now();
+        for (const item of items) {
+          // An unreadable file still goes as an item (empty image), so the summary's
+          // item index and counts line up with the listing.
+          const image = await readFile(item.path).catch(() => Buffer.alloc(0));
+          const ready = call.write({ subjectId: item.subjectId, image, payload: undefined, facePolicy: options.facePolicy });
+          sent++;
+          if (!ready) await new Promise((r) => call.once('drain', r));
+          if (Date.now() - lastReport >= PROGRESS_EVERY_MS) {
+            report();
+            lastReport = Date.now();
+          }
+        }
+        call.end();
+      })().catch((error: unknown) => {
+        call.cancel();
+        reject(error);
+      });
+    });
+    report();
+    const errors = summary.errors.map((e) => ({ ...e, file: items[e.index]?.path }));
+    ctx.stdout(JSON.stringify({ ...summary, errors }, null, 2));
+    progress(`[ingest] done: ${summary.enrolled} enrolled, ${summary.duplicates} duplicates, ${summary.failed} failed`);
+  } catch (error) {
+    const { code, details } = error as { code?: number; details?: string };
+    if (code === status.UNAUTHENTICATED) throw new FacerecError('UNAUTHENTICATED', `${details ?? ''} (pass --token)`, { cause: error });
+    if (code === status.PERMISSION_DENIED) throw new FacerecError('PERMISSION_DENIED', `${details ?? ''} (the token needs faces:write)`, { cause: error });
+    if (typeof code === 'number') throw new FacerecError('RPC_FAILED', `BulkIngest to ${options.server}: ${status[code]}: ${details ?? ''}`, { cause: error });
+    throw error;
+  } finally {
+    client.close();
+  }
+}
