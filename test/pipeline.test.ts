@@ -21,7 +21,7 @@ import {
   type PipelineResult,
   type PipelineSessions,
 } from '../src/pipeline/index.js';
-import { pngDeclaring } from './helpers/png-header.js';
+import { pngDeclaring } from './support/images.js';
 
 const PHOTOS = join(import.meta.dirname, 'photos');
 /** Counted by eye. */

@@ -62,46 +62,34 @@ function codeOf(error: unknown): number {
   return typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'number' ? (error as { code: number }).code : 2;
 }
 
+/** Runs a handler that answers once (unary or client stream) and reports its outcome to the hooks. */
+function answerOnce<Res>(method: string, hooks: CallHooks, call: AnyCall, callback: sendUnaryData<Res>, handler: (context: CallContext) => Promise<Res>): void {
+  const started = performance.now();
+  const { context, dispose } = contextOf(method, call);
+  void (async () => {
+    try {
+      await hooks.before?.(method, call.metadata);
+      const response = await handler(context);
+      hooks.finished?.(method, 0, performance.now() - started);
+      callback(null, response);
+    } catch (error) {
+      const serviceError = toServiceError(error, hooks.logger);
+      hooks.finished?.(method, codeOf(serviceError), performance.now() - started);
+      callback(serviceError);
+    } finally {
+      dispose();
+    }
+  })();
+}
+
 export function unary<Req, Res>(method: string, hooks: CallHooks, handler: (request: Req, context: CallContext) => Promise<Res>) {
-  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
-    const started = performance.now();
-    const { context, dispose } = contextOf(method, call as AnyCall);
-    void (async () => {
-      try {
-        await hooks.before?.(method, call.metadata);
-        const response = await handler(call.request, context);
-        hooks.finished?.(method, 0, performance.now() - started);
-        callback(null, response);
-      } catch (error) {
-        const serviceError = toServiceError(error, hooks.logger);
-        hooks.finished?.(method, codeOf(serviceError), performance.now() - started);
-        callback(serviceError);
-      } finally {
-        dispose();
-      }
-    })();
-  };
+  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void =>
+    answerOnce(method, hooks, call as AnyCall, callback, (context) => handler(call.request, context));
 }
 
 export function clientStream<Req, Res>(method: string, hooks: CallHooks, handler: (requests: AsyncIterable<Req>, context: CallContext) => Promise<Res>) {
-  return (call: ServerReadableStream<Req, Res>, callback: sendUnaryData<Res>): void => {
-    const started = performance.now();
-    const { context, dispose } = contextOf(method, call as AnyCall);
-    void (async () => {
-      try {
-        await hooks.before?.(method, call.metadata);
-        const response = await handler(call as AsyncIterable<Req>, context);
-        hooks.finished?.(method, 0, performance.now() - started);
-        callback(null, response);
-      } catch (error) {
-        const serviceError = toServiceError(error, hooks.logger);
-        hooks.finished?.(method, codeOf(serviceError), performance.now() - started);
-        callback(serviceError);
-      } finally {
-        dispose();
-      }
-    })();
-  };
+  return (call: ServerReadableStream<Req, Res>, callback: sendUnaryData<Res>): void =>
+    answerOnce(method, hooks, call as AnyCall, callback, (context) => handler(call as AsyncIterable<Req>, context));
 }
 
 export function bidiStream<Req, Res>(method: string, hooks: CallHooks, handler: (requests: AsyncIterable<Req>, write: (response: Res) => Promise<void>, context: CallContext) => Promise<void>) {
