@@ -23,5 +23,7 @@ const args = process.argv.slice(2);
 const paths = args.filter((a) => !a.startsWith('-'));
 const flags = args.filter((a) => a.startsWith('-'));
 const files = paths.length > 0 ? paths : [...find('src', '.spec.ts'), ...find('test', '.test.ts')].sort();
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...flags, ...files], { stdio: 'inherit' });
+// A hung test fails after 5 minutes instead of holding CI to its 90-minute limit.
+const timeout = flags.some((f) => f.startsWith('--test-timeout')) ? [] : ['--test-timeout=300000'];
+const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...timeout, ...flags, ...files], { stdio: 'inherit' });
 process.exit(result.status ?? 1);
