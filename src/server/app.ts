@@ -131,8 +131,19 @@ export async function startFacerec(config: Config, { logger }: StartOptions): Pr
   grpc.setServing(true);
 
   // Port 0 turns the REST gateway or the metrics endpoint off (tests start their own).
-  const rest = config.server.restPort === 0 ? undefined : await startRest(config, grpc.port);
-  const metricsServer = config.server.metricsPort === 0 ? undefined : await startMetricsServer({ host: config.server.host, port: config.server.metricsPort, metrics });
+  let rest: Awaited<ReturnType<typeof startRest>> | undefined;
+  let metricsServer: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
+  try {
+    rest = config.server.restPort === 0 ? undefined : await startRest(config, grpc.port);
+    metricsServer = config.server.metricsPort === 0 ? undefined : await startMetricsServer({ host: config.server.host, port: config.server.metricsPort, metrics });
+  } catch (error) {
+    // A taken REST or metrics port must not leave the gRPC server, batchers and store running.
+    await rest?.close();
+    await grpc.stop(0);
+    await Promise.all(Object.values(runners).map((runner: BatchedRunner) => runner.stop()));
+    await Promise.all([store.close(), closePipelineSessions(sessions)]);
+    throw error;
+  }
 
   logger.info('facerec serving', { grpcPort: grpc.port, restPort: rest?.port, metricsPort: metricsServer?.port, store: (await store.stats()).backend, modelsDir });
 

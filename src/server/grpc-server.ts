@@ -35,9 +35,15 @@ function reflectionService(): ReflectionService {
   return new ReflectionService(definition);
 }
 
+/** Room for the fields around an image of maxMessageBytes. */
+export const MESSAGE_ENVELOPE_BYTES = 64 * 1024;
+
 export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
   const server = new Server({
-    'grpc.max_receive_message_length': options.maxMessageBytes,
+    // The limit is meant for the image: leave room for the message around it
+    // (fields, an enrolment payload), so an image of exactly maxMessageBytes,
+    // raw or through the REST gateway, is accepted.
+    'grpc.max_receive_message_length': options.maxMessageBytes + MESSAGE_ENVELOPE_BYTES,
     'grpc.max_send_message_length': options.maxMessageBytes,
     // Camera streams are long-lived: keep idle connections alive through proxies.
     'grpc.keepalive_time_ms': 60_000,

@@ -3,6 +3,7 @@
  * DATA_DIR) on loopback ports picked by the OS, and a generated gRPC client.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
@@ -17,21 +18,52 @@ export interface TestServer {
   readonly client: FaceRecognitionClient;
   readonly dataDir: string;
   readonly config: Config;
+  /** http://127.0.0.1:PORT of the built-in REST gateway; undefined unless started with { rest: true }. */
+  readonly restUrl: string | undefined;
   /** Stops the server; removes DATA_DIR unless keepData. */
   stop(options?: { keepData?: boolean }): Promise<void>;
 }
 
-export async function startTestServer(overrides: DeepPartial<Config> = {}, dataDir?: string): Promise<TestServer> {
-  const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'facerec-test-')));
-  const config = loadConfig({
-    env: {},
-    overrides: {
-      ...overrides,
-      server: { host: '127.0.0.1', grpcPort: 0, restPort: 0, metricsPort: 0, ...overrides.server },
-      store: { dataDir: dir, ...overrides.store },
-    },
+/** A loopback port that was free a moment ago (REST_PORT 0 means "off", so the gateway cannot pick its own). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
   });
-  const app = await startFacerec(config, { logger: silentLogger });
+}
+
+export interface TestServerOptions {
+  /** Also start the built-in REST gateway, on a free loopback port. */
+  readonly rest?: boolean;
+}
+
+export async function startTestServer(overrides: DeepPartial<Config> = {}, dataDir?: string, options: TestServerOptions = {}): Promise<TestServer> {
+  const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'facerec-test-')));
+  const configFor = (restPort: number) =>
+    loadConfig({
+      env: {},
+      overrides: {
+        ...overrides,
+        server: { host: '127.0.0.1', grpcPort: 0, restPort, metricsPort: 0, ...overrides.server },
+        store: { dataDir: dir, ...overrides.store },
+      },
+    });
+  let config = configFor(options.rest ? await freePort() : 0);
+  let app: RunningFacerec;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      app = await startFacerec(config, { logger: silentLogger });
+      break;
+    } catch (error) {
+      // Another process may take the free port before the gateway listens on it: pick another.
+      if (!options.rest || attempt === 3 || (error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+      config = configFor(await freePort());
+    }
+  }
   const client = new FaceRecognitionClient(`127.0.0.1:${app.grpcPort}`, credentials.createInsecure(), {
     'grpc.max_send_message_length': 64 * 1024 * 1024,
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
@@ -41,6 +73,7 @@ export async function startTestServer(overrides: DeepPartial<Config> = {}, dataD
     client,
     dataDir: dir,
     config,
+    restUrl: app.restPort === undefined ? undefined : `http://127.0.0.1:${app.restPort}`,
     async stop(options) {
       client.close();
       await app.stop();

@@ -15,6 +15,7 @@ import { encodeRequest, decodeResponse } from './transcode.js';
 import { GATEWAY_ERRORS, GatewayError, httpStatusOfGrpc, rpcStatusJson } from './http-status.js';
 import { applyCors } from './cors.js';
 import { readBody } from './body.js';
+import { MESSAGE_ENVELOPE_BYTES } from '../grpc-server.js';
 
 export interface RestGatewayOptions {
   readonly host: string;
@@ -43,7 +44,7 @@ export async function startRestGateway(options: RestGatewayOptions): Promise<Res
   const registry = loadDescriptorRegistry(options.descriptorPath);
   const routes = compileRoutes(httpRulesOf(registry, FACEREC_SERVICE));
   // Headroom over the body limit: base64 JSON decodes smaller, HttpBody adds a few bytes.
-  const maxMessageBytes = options.maxBodyBytes + 64 * 1024;
+  const maxMessageBytes = options.maxBodyBytes + MESSAGE_ENVELOPE_BYTES;
   const client = new Client(options.grpcTarget, credentials.createInsecure(), {
     'grpc.max_send_message_length': maxMessageBytes,
     'grpc.max_receive_message_length': -1,
