@@ -37,7 +37,7 @@ export const CONFIG_SCHEMA = {
     grpcPort: s({ type: 'int', default: 50051, min: 0, max: 65535, env: 'GRPC_PORT', flag: '--grpc-port', description: 'gRPC port (0 picks a free one)' }),
     restPort: s({ type: 'int', default: 8080, min: 0, max: 65535, env: 'REST_PORT', flag: '--rest-port', description: 'built-in REST gateway port; 0 turns it off' }),
     metricsPort: s({ type: 'int', default: 9464, min: 0, max: 65535, env: 'METRICS_PORT', flag: '--metrics-port', description: 'Prometheus /metrics port; 0 turns it off' }),
-    maxMessageBytes: s({ type: 'int', default: 32 * 1024 * 1024, min: 1024, env: 'FACEREC_SERVER__MAX_MESSAGE_BYTES', flag: '--max-message-bytes', description: 'largest gRPC message or REST body accepted (bytes)' }),
+    maxMessageBytes: s({ type: 'int', default: 32 * 1024 * 1024, min: 1024, env: 'FACEREC_SERVER__MAX_MESSAGE_BYTES', flag: '--max-message-bytes', description: 'largest image (gRPC message or REST body) accepted, in bytes; gRPC messages get 64 KiB more for their other fields' }),
     corsOrigins: s({ type: 'list', default: ['*'], env: 'FACEREC_SERVER__CORS_ORIGINS', description: 'origins the REST gateway allows (comma-separated; * for any)' }),
     shutdownGraceMs: s({ type: 'number', default: 10_000, min: 0, env: 'FACEREC_SERVER__SHUTDOWN_GRACE_MS', description: 'time in-flight RPCs get to finish on SIGTERM (ms)' }),
   },
