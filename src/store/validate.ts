@@ -88,9 +88,9 @@ export function checkSearch(query: Float32Array, options: SearchOptions, dimensi
     if (!FILTER_KEY.test(key)) throw new FacerecError('INVALID_ARGUMENT', `filter key ${JSON.stringify(key)} must match ${FILTER_KEY}`);
   }
   for (const value of Object.values(filter ?? {})) {
-    if (value === null || !['string', 'number', 'boolean'].includes(typeof value)) {
-      throw new FacerecError('INVALID_ARGUMENT', 'filter values must be strings, numbers or booleans');
-    }
+    // Qdrant matches keywords, integers and booleans only; both backends accept the same set.
+    const ok = typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isSafeInteger(value));
+    if (!ok) throw new FacerecError('INVALID_ARGUMENT', `filter values must be strings, integers or booleans, got ${JSON.stringify(value)}`);
   }
   return { k: options.k, minSimilarity, filter: filter && Object.keys(filter).length > 0 ? filter : undefined };
 }
@@ -103,7 +103,6 @@ export function checkPageSize(options: ListSubjectsOptions | undefined): number 
   return limit;
 }
 
-/** True when every filter field equals the payload's top-level field. */
 /** Every filter field equals the face payload's or the subject payload's value. */
 export function matchesFilter(facePayload: Payload, subjectPayload: Payload, filter: Payload | undefined): boolean {
   if (!filter) return true;

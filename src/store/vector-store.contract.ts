@@ -110,6 +110,8 @@ export function runVectorStoreContract(target: ContractTarget): void {
       const floored = await store.search(query, { k: 5, minSimilarity: 0.9 });
       assert.deepEqual(floored.map((h) => h.faceId), ['f7']);
       assert.deepEqual(await store.search(query, { k: 5, minSimilarity: 0.99999 }), []);
+      // The floor is inclusive: a match scoring exactly minSimilarity is kept.
+      assert.equal((await store.search(query, { k: 5, minSimilarity: hits[0]!.similarity })).length, 1);
       assert.equal((await store.search(query, { k: 100 })).length, 20);
     });
 
@@ -129,6 +131,7 @@ export function runVectorStoreContract(target: ContractTarget): void {
       assert.deepEqual(await ids({ site: 'nowhere' }), []);
       await rejectsWith(store.search(base, { k: 1, filter: { 'a.b': 1 } }), 'INVALID_ARGUMENT');
       await rejectsWith(store.search(base, { k: 1, filter: { site: { nested: true } } }), 'INVALID_ARGUMENT');
+      await rejectsWith(store.search(base, { k: 1, filter: { floor: 1.5 } }), 'INVALID_ARGUMENT');
       const [top] = await store.search(base, { k: 1, filter: { site: 'lab' } });
       assert.equal(top?.faceId, 'lab');
     });

@@ -41,6 +41,8 @@ interface FacePointPayload {
   subject_payload?: Payload;
 }
 
+/** Qdrant is asked for a hair more than the floor; the exact `>=` floor is applied to its answer. */
+const SCORE_THRESHOLD_SLACK = 1e-7;
 const SUBJECT_NS = 'subject';
 const FACE_NS = 'face';
 /** The subjects collection holds payload only; Qdrant wants a vector, so each point carries [1]. */
@@ -155,10 +157,11 @@ export class QdrantVectorStore implements VectorStore {
         vector: Array.from(query),
         limit: k,
         with_payload: true,
-        ...(Number.isFinite(minSimilarity) ? { score_threshold: minSimilarity } : {}),
+        // Qdrant keeps scores strictly above score_threshold; the contract keeps equal ones.
+        ...(Number.isFinite(minSimilarity) ? { score_threshold: minSimilarity - SCORE_THRESHOLD_SLACK } : {}),
         ...(filter ? { filter: toQdrantFilter(filter) } : {}),
       });
-      return hits.map((h) => {
+      return hits.filter((h) => h.score >= minSimilarity).map((h) => {
         const face = toFace(h.payload);
         const subjectPayload = ((h.payload as unknown as FacePointPayload | null)?.subject_payload ?? {}) as Payload;
         return { faceId: face.faceId, subjectId: face.subjectId, similarity: h.score, payload: face.payload, subjectPayload };
