@@ -25,7 +25,8 @@ import type { Config } from '../config/schema.js';
 import type { Info, ModelInfo } from '../gen/facerec/v1/facerec.js';
 import type { Logger } from '../logger.js';
 import { packageRoot } from '../package-root.js';
-import { defaultModelsDir, loadBuildManifest } from '../models/index.js';
+// manifest.js, not index.js: the index also pulls the model build tools (dev dependencies).
+import { defaultModelsDir, loadBuildManifest } from '../models/manifest.js';
 import { createFacePipeline, closePipelineSessions, openPipelineSessions, type PipelineSessions } from '../pipeline/index.js';
 import { createVectorStore, type VectorStore } from '../store/index.js';
 import { createAuthenticator } from './auth.js';
