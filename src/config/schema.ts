@@ -66,7 +66,7 @@ export const CONFIG_SCHEMA = {
     similarityThreshold: s({ type: 'number', default: 0.46, min: -1, max: 1, env: 'FACEREC_PIPELINE__SIMILARITY_THRESHOLD', flag: '--similarity-threshold', description: 'default cosine similarity for a match (calibrated, see README)' }),
   },
   batching: {
-    detector: batchingFor('DETECTOR', 4, 1),
+    detector: batchingFor('DETECTOR', 4, 0),
     landmarks: batchingFor('LANDMARKS', 16, 0),
     embedder: batchingFor('EMBEDDER', 8, 0),
     maxInflightBatches: s({ type: 'int', default: 1, min: 1, max: 64, env: 'FACEREC_BATCHING__MAX_INFLIGHT_BATCHES', description: 'batches of one model that may run at once (Triton instance count)' }),
