@@ -7,7 +7,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { credentials, loadPackageDefinition, Metadata, type ServiceError } from '@grpc/grpc-js';
@@ -16,6 +15,7 @@ import { protoPath as healthProtoPath } from 'grpc-health-check';
 import sharp from 'sharp';
 import { FaceRecognitionClient, type Box } from '../src/gen/facerec/v1/facerec.js';
 import { packageRoot } from '../src/package-root.js';
+import { freePort } from '../test/support/free-port.js';
 import type { BenchImage } from './pipeline-inputs.js';
 
 const STARTUP_TIMEOUT_MS = 120_000;
@@ -27,17 +27,6 @@ export interface ChildServer {
   /** Batch count and mean batch size per model, from facerec_batch_size. */
   batchStats(): Promise<Record<ModelName, { batches: number; items: number }>>;
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -14,7 +14,6 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
@@ -24,6 +23,7 @@ import { FacePolicy, FaceRecognitionClient, type RecognizeResponse } from '../sr
 import { packageRoot } from '../src/package-root.js';
 import { ATTR, METRIC, SPAN } from '../src/telemetry/names.js';
 import { call, startTestServer, type TestServer } from './support/facerec-server.js';
+import { freePort } from './support/free-port.js';
 import { photo } from './support/images.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver.js';
 
@@ -302,17 +302,6 @@ class Scrape {
   type(name: string): string | undefined {
     return new RegExp(`^# TYPE ${name} (\\w+)$`, 'm').exec(this.text)?.[1];
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 describe('metrics: /metrics before and after real calls', () => {

@@ -13,7 +13,8 @@ import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import type { Face } from '../src/gen/facerec/v1/facerec.js';
 import { mintToken } from '../src/server/auth.js';
-import { call, freePort, startTestServer, type TestServer } from './support/facerec-server.js';
+import { call, startTestServer, type TestServer } from './support/facerec-server.js';
+import { freePort } from './support/free-port.js';
 import { cropFace, iou, photo, randomBytes, type PixelBox } from './support/images.js';
 
 /** Proto3 JSON of the messages, with proto field names, as the gateway prints them. */

@@ -3,7 +3,6 @@
  * DATA_DIR) on loopback ports picked by the OS, and a generated gRPC client.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
@@ -12,6 +11,7 @@ import type { Config } from '../../src/config/schema.js';
 import { FaceRecognitionClient } from '../../src/gen/facerec/v1/facerec.js';
 import { silentLogger } from '../../src/logger.js';
 import { startFacerec, type RunningFacerec } from '../../src/server/app.js';
+import { freePort } from './free-port.js';
 
 export interface TestServer {
   readonly app: RunningFacerec;
@@ -22,18 +22,6 @@ export interface TestServer {
   readonly restUrl: string | undefined;
   /** Stops the server; removes DATA_DIR unless keepData. */
   stop(options?: { keepData?: boolean }): Promise<void>;
-}
-
-/** A loopback port that was free a moment ago (REST_PORT 0 means "off", so the gateway cannot pick its own). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 export interface TestServerOptions {
