@@ -122,27 +122,26 @@ export async function startFacerec(config: Config, { logger }: StartOptions): Pr
     onStream: (delta) => (delta > 0 ? metrics.streamOpened() : metrics.streamClosed()),
   });
 
-  let grpc: RunningGrpcServer;
-  try {
-    grpc = await startGrpcServer({ host: config.server.host, port: config.server.grpcPort, maxMessageBytes: config.server.maxMessageBytes, implementation });
-  } catch (error) {
-    await Promise.all([store.close(), closePipelineSessions(sessions)]);
-    throw error;
-  }
-  grpc.setServing(true);
-
-  // Port 0 turns the REST gateway or the metrics endpoint off (tests start their own).
+  let grpc: RunningGrpcServer | undefined;
   let rest: Awaited<ReturnType<typeof startRest>> | undefined;
   let metricsServer: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
+  // One teardown for a normal stop and for a start that fails part-way (a taken
+  // port must not leave the gRPC server, batchers and store running).
+  const teardown = async (graceMs: number) => {
+    await rest?.close();
+    await metricsServer?.close();
+    await grpc?.stop(graceMs);
+    await Promise.all(Object.values(runners).map((runner: BatchedRunner) => runner.stop()));
+    await Promise.all([store.close(), closePipelineSessions(sessions)]);
+  };
   try {
+    grpc = await startGrpcServer({ host: config.server.host, port: config.server.grpcPort, maxMessageBytes: config.server.maxMessageBytes, implementation });
+    grpc.setServing(true);
+    // Port 0 turns the REST gateway or the metrics endpoint off (tests start their own).
     rest = config.server.restPort === 0 ? undefined : await startRest(config, grpc.port);
     metricsServer = config.server.metricsPort === 0 ? undefined : await startMetricsServer({ host: config.server.host, port: config.server.metricsPort, metrics });
   } catch (error) {
-    // A taken REST or metrics port must not leave the gRPC server, batchers and store running.
-    await rest?.close();
-    await grpc.stop(0);
-    await Promise.all(Object.values(runners).map((runner: BatchedRunner) => runner.stop()));
-    await Promise.all([store.close(), closePipelineSessions(sessions)]);
+    await teardown(0);
     throw error;
   }
 
@@ -157,11 +156,7 @@ export async function startFacerec(config: Config, { logger }: StartOptions): Pr
     metrics,
     stop() {
       stopped ??= (async () => {
-        await rest?.close();
-        await metricsServer?.close();
-        await grpc.stop(config.server.shutdownGraceMs);
-        await Promise.all(Object.values(runners).map((runner: BatchedRunner) => runner.stop()));
-        await Promise.all([store.close(), closePipelineSessions(sessions)]);
+        await teardown(config.server.shutdownGraceMs);
         logger.info('facerec stopped');
       })();
       return stopped;
