@@ -19,22 +19,33 @@ import { crashFace, CRASH_STORE_OPTIONS } from './fixtures/store-crash-shared.js
 
 const WRITER = fileURLToPath(new URL('./fixtures/store-crash-writer.ts', import.meta.url));
 
-async function runAndKill(dataDir: string, firstFace: number, killAfterAcks: number): Promise<{ acked: Set<string>; deleted: Set<string> }> {
+/**
+ * acked: writes acknowledged and not deleted since; deleted: deletes acknowledged;
+ * inDoubt: a delete started but not acknowledged when the kill landed, so the
+ * face may or may not be there afterwards (both are correct).
+ */
+async function runAndKill(dataDir: string, firstFace: number, killAfterAcks: number): Promise<{ acked: Set<string>; deleted: Set<string>; inDoubt: Set<string> }> {
   const child = spawn(process.execPath, ['--import', 'tsx', WRITER, dataDir, String(firstFace)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const acked = new Set<string>();
   const deleted = new Set<string>();
+  const inDoubt = new Set<string>();
   const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
   for await (const line of createInterface({ input: child.stdout })) {
     const [kind, id] = line.split(' ');
     if (kind === 'ack') acked.add(id!);
-    if (kind === 'del') {
+    if (kind === 'deleting') {
       acked.delete(id!);
+      inDoubt.add(id!);
+    }
+    if (kind === 'del') {
+      inDoubt.delete(id!);
       deleted.add(id!);
     }
     if (acked.size + deleted.size >= killAfterAcks && child.exitCode === null && !child.killed) child.kill('SIGKILL');
   }
   assert.equal(await exited, 'SIGKILL', 'the writer died by SIGKILL, not on its own');
-  return { acked, deleted };
+  assert.ok(inDoubt.size <= 1, 'the writer has at most one delete in flight');
+  return { acked, deleted, inDoubt };
 }
 
 describe('embedded store survives SIGKILL of a writer', () => {
@@ -44,6 +55,7 @@ describe('embedded store survives SIGKILL of a writer', () => {
   it('keeps every acknowledged write across two crashes', { timeout: 120_000 }, async () => {
     const acked = new Set<string>();
     const deleted = new Set<string>();
+    const inDoubt = new Set<string>();
     for (const [firstFace, killAfter] of [[0, 90], [10_000, 60]] as const) {
       const run = await runAndKill(dataDir, firstFace, killAfter);
       for (const id of run.acked) acked.add(id);
@@ -51,6 +63,7 @@ describe('embedded store survives SIGKILL of a writer', () => {
         acked.delete(id);
         deleted.add(id);
       }
+      for (const id of run.inDoubt) inDoubt.add(id);
     }
     const store = EmbeddedVectorStore.open({ ...CRASH_STORE_OPTIONS, dataDir });
     try {
@@ -67,6 +80,13 @@ describe('embedded store survives SIGKILL of a writer', () => {
         const i = Number(faceId.slice('crash-'.length));
         const hits = await store.search(crashFace(i).embedding, { k: 5 });
         assert.ok(hits.every((h) => h.faceId !== faceId), `${faceId} was deleted and must never match`);
+      }
+      // A delete in doubt either landed or did not: the record and the index agree.
+      for (const faceId of inDoubt) {
+        const i = Number(faceId.slice('crash-'.length));
+        const present = await store.getFace(faceId).then(() => true, () => false);
+        const hits = await store.search(crashFace(i).embedding, { k: 5 });
+        assert.equal(hits.some((h) => h.faceId === faceId), present, `${faceId}: record and index disagree`);
       }
       assert.ok(acked.size > 100);
     } finally {
