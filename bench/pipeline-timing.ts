@@ -3,8 +3,10 @@
  * ONNX Runtime run and keeps its input for a later replay, a stage recorder
  * built on the pipeline's instrumentation hook, and summary statistics.
  */
+import type { FaceImageOps } from '../src/pipeline/face-image-ops.js';
 import type { BatchOutputs, InferenceSession, InputBatch } from '../src/pipeline/session.js';
 import type { PipelineInstrumentation, StageName } from '../src/pipeline/pipeline.js';
+import type { RgbImage } from '../src/pipeline/types.js';
 
 export const STAGES: readonly StageName[] = ['decode', 'detect', 'landmarks', 'align', 'embed'];
 
@@ -39,6 +41,47 @@ export class TimedSession implements InferenceSession {
 
   close(): Promise<void> {
     return this.inner.close();
+  }
+}
+
+/** One recorded image-graph run (landmark crop or warp) with its inputs. */
+interface RecordedImageOp {
+  readonly region: RgbImage;
+  readonly theta?: Float32Array;
+  readonly ms: number;
+}
+
+/** The same for the image graphs: each call timed and, while `recording`, remembered. */
+export class TimedImageOps implements FaceImageOps {
+  readonly runs: RecordedImageOp[] = [];
+  recording = false;
+
+  constructor(readonly inner: FaceImageOps) {}
+
+  landmarkCrop(region: RgbImage): Promise<Uint8Array> {
+    return this.#timed({ region }, () => this.inner.landmarkCrop(region));
+  }
+
+  warp(region: RgbImage, theta: Float32Array): Promise<Uint8Array> {
+    return this.#timed({ region, theta }, () => this.inner.warp(region, theta));
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+
+  /** Wall ms to run the recorded calls again, one at a time. */
+  async replayMs(runs: readonly RecordedImageOp[]): Promise<number> {
+    const start = performance.now();
+    for (const run of runs) await (run.theta ? this.inner.warp(run.region, run.theta) : this.inner.landmarkCrop(run.region));
+    return performance.now() - start;
+  }
+
+  async #timed(inputs: { region: RgbImage; theta?: Float32Array }, call: () => Promise<Uint8Array>): Promise<Uint8Array> {
+    const start = performance.now();
+    const out = await call();
+    if (this.recording) this.runs.push({ ...inputs, ms: performance.now() - start });
+    return out;
   }
 }
 

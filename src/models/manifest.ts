@@ -14,6 +14,15 @@ import { packageRoot } from '../package-root.js';
 export const MODEL_NAMES = ['detector', 'landmarks', 'embedder'] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
 
+/** Our own image-processing graphs (src/models/image-graphs.ts), built beside the models. */
+export const IMAGE_GRAPH_NAMES = ['landmarkCrop', 'faceWarp'] as const;
+export type ImageGraphName = (typeof IMAGE_GRAPH_NAMES)[number];
+
+export const IMAGE_GRAPH_FILES: Readonly<Record<ImageGraphName, string>> = {
+  landmarkCrop: 'landmark-crop.onnx',
+  faceWarp: 'face-warp.onnx',
+};
+
 export interface TensorSpec {
   readonly dtype: string;
   readonly shape: readonly (number | string)[];
@@ -60,16 +69,25 @@ export interface BuiltModel {
   readonly sourceSha256: string;
 }
 
+export interface BuiltGraph {
+  readonly file: string;
+  readonly sha256: string;
+}
+
 export interface BuildManifest {
   readonly recipeVersion: number;
   readonly builtAt: string;
   readonly models: Readonly<Record<ModelName, BuiltModel>>;
+  /** Absent in builds older than recipe 2. */
+  readonly imageGraphs?: Readonly<Record<ImageGraphName, BuiltGraph>>;
 }
 
 export interface ModelPaths {
   readonly detector: string;
   readonly landmarks: string;
   readonly embedder: string;
+  readonly landmarkCrop: string;
+  readonly faceWarp: string;
 }
 
 /**
@@ -106,6 +124,8 @@ export function resolveModelPaths(modelsDir?: string): ModelPaths {
     detector: join(dir, 'detector.onnx'),
     landmarks: join(dir, 'landmarks.onnx'),
     embedder: join(dir, 'embedder.onnx'),
+    landmarkCrop: join(dir, IMAGE_GRAPH_FILES.landmarkCrop),
+    faceWarp: join(dir, IMAGE_GRAPH_FILES.faceWarp),
   };
 }
 

@@ -30,9 +30,9 @@ export function graphOf(model: ModelProto): GraphProto {
 }
 
 /** A float32 tensor stored as little-endian raw data, as exporters write it. */
-export function floatTensor(name: string, values: readonly number[], dims: readonly number[] = []): TensorProto {
+export function floatTensor(name: string, values: ArrayLike<number>, dims: readonly number[] = []): TensorProto {
   const raw = new DataView(new ArrayBuffer(values.length * 4));
-  values.forEach((v, i) => raw.setFloat32(i * 4, v, true));
+  for (let i = 0; i < values.length; i++) raw.setFloat32(i * 4, values[i]!, true);
   return { name, dataType: DataType.FLOAT, dims: [...dims], rawData: new Uint8Array(raw.buffer) };
 }
 
@@ -50,16 +50,51 @@ export function setInt64Values(tensor: TensorProto, values: readonly number[]): 
   tensor.rawData = new Uint8Array(raw.buffer);
 }
 
-type AttributeValue = number | readonly number[];
+type AttributeValue = number | readonly number[] | string;
 
-/** A node; integer attributes only, which is all the preprocessing needs. */
+/** A node with integer, integer-list or string attributes (all that preprocessing needs). */
 export function makeNode(opType: string, inputs: string[], outputs: string[], attributes: Record<string, AttributeValue> = {}, name = outputs[0]): NodeProto {
+  const { AttributeType } = onnx.AttributeProto;
   const attribute = Object.entries(attributes).map(([key, value]) =>
     typeof value === 'number'
-      ? { name: key, type: onnx.AttributeProto.AttributeType.INT, i: value }
-      : { name: key, type: onnx.AttributeProto.AttributeType.INTS, ints: [...value] },
+      ? { name: key, type: AttributeType.INT, i: value }
+      : typeof value === 'string'
+        ? { name: key, type: AttributeType.STRING, s: new TextEncoder().encode(value) }
+        : { name: key, type: AttributeType.INTS, ints: [...value] },
   );
   return { opType, input: inputs, output: outputs, attribute, name: name ?? opType };
+}
+
+export function int64Tensor(name: string, values: readonly number[], dims: readonly number[] = [values.length]): TensorProto {
+  const tensor: TensorProto = { name, dataType: DataType.INT64, dims: [...dims] };
+  setInt64Values(tensor, values);
+  return tensor;
+}
+
+/** A whole model from nodes, in the default ONNX domain at `opset`. */
+export function makeModel(
+  name: string,
+  opset: number,
+  parts: { inputs: ValueSpec[]; outputs: ValueSpec[]; nodes: NodeProto[]; initializers: TensorProto[] },
+): ModelProto {
+  return onnx.ModelProto.create({
+    irVersion: 8,
+    producerName: 'facerec',
+    opsetImport: [{ domain: '', version: opset }],
+    graph: {
+      name,
+      node: parts.nodes,
+      input: parts.inputs.map((v) => valueInfo(v.name, v.elemType, v.dims)),
+      output: parts.outputs.map((v) => valueInfo(v.name, v.elemType, v.dims)),
+      initializer: parts.initializers,
+    },
+  });
+}
+
+export interface ValueSpec {
+  readonly name: string;
+  readonly elemType: number;
+  readonly dims: readonly Dim[];
 }
 
 /** Every tensor name the graph mentions, to keep new names from colliding. */
@@ -79,7 +114,7 @@ export function tensorNames(graph: GraphProto): Set<string> {
 export function replaceInput(
   graph: GraphProto,
   oldName: string,
-  input: { name: string; elemType: number; dims: readonly Dim[] },
+  input: ValueSpec,
   nodes: NodeProto[],
   initializers: TensorProto[] = [],
 ): void {

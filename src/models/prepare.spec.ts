@@ -69,4 +69,13 @@ describe('buildIsCurrent', () => {
     writeFileSync(join(copy, 'landmarks.onnx'), landmarks);
     assert.equal(buildIsCurrent(manifest, copy), false);
   });
+
+  it('notices a missing image graph', () => {
+    const manifest = loadSourceManifest();
+    const copy = join(work, 'build-graphs');
+    cpSync(prepareLayout().buildDir, copy, { recursive: true });
+    assert.equal(buildIsCurrent(manifest, copy), true);
+    rmSync(join(copy, 'face-warp.onnx'));
+    assert.equal(buildIsCurrent(manifest, copy), false);
+  });
 });

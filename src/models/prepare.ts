@@ -13,13 +13,19 @@ import { pathToFileURL } from 'node:url';
 import { isFacerecError } from '../errors.js';
 import { packageRoot } from '../package-root.js';
 import { deriveModel, RECIPE_VERSION, RECIPES } from './derive.js';
+import { IMAGE_GRAPHS } from './image-graphs.js';
+import { encodeModel } from './onnx-graph.js';
 import { ensureTarball, extractVerified, sha256IfExists, sha256Of, type ExtractEntry, type PackFn } from './fetch.js';
 import {
+  IMAGE_GRAPH_FILES,
+  IMAGE_GRAPH_NAMES,
   loadBuildManifest,
   loadSourceManifest,
   MODEL_NAMES,
   type BuildManifest,
+  type BuiltGraph,
   type BuiltModel,
+  type ImageGraphName,
   type ModelName,
   type PackageSource,
   type PackedFile,
@@ -75,15 +81,27 @@ export async function prepareModels(options: PrepareOptions = {}): Promise<void>
     built[name] = { file, sha256: sha256Of(bytes), sourceFile: source.file, sourceSha256: source.sha256 };
     log(`built ${file} (${report.zeroedWeights} tiny weights zeroed, ${report.reshapesFixed} reshape fixed)`);
   }
-  const buildManifest: BuildManifest = { recipeVersion: RECIPE_VERSION, builtAt: new Date().toISOString(), models: built };
+  const imageGraphs = {} as Record<ImageGraphName, BuiltGraph>;
+  for (const name of IMAGE_GRAPH_NAMES) {
+    const bytes = encodeModel(IMAGE_GRAPHS[name]());
+    const file = IMAGE_GRAPH_FILES[name];
+    writeAtomically(join(layout.buildDir, file), bytes);
+    imageGraphs[name] = { file, sha256: sha256Of(bytes) };
+    log(`built ${file}`);
+  }
+  const buildManifest: BuildManifest = { recipeVersion: RECIPE_VERSION, builtAt: new Date().toISOString(), models: built, imageGraphs };
   writeAtomically(join(layout.buildDir, 'manifest.json'), JSON.stringify(buildManifest, null, 2) + '\n');
 }
 
-/** True when every derived model exists, matches its recorded hash and was built from today's sources and recipe. */
+/** True when every derived model and image graph exists, matches its recorded hash and was built from today's sources and recipe. */
 export function buildIsCurrent(manifest: SourceManifest, buildDir: string): boolean {
   const build = loadBuildManifest(buildDir);
   if (!build || build.recipeVersion !== RECIPE_VERSION) return false;
-  return MODEL_NAMES.every((name) => {
+  const graphsCurrent = IMAGE_GRAPH_NAMES.every((name) => {
+    const built = build.imageGraphs?.[name];
+    return built !== undefined && sha256IfExists(join(buildDir, built.file)) === built.sha256;
+  });
+  return graphsCurrent && MODEL_NAMES.every((name) => {
     const built = build.models[name];
     return (
       built !== undefined &&

@@ -1,8 +1,16 @@
-import { test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { resolveModelPaths } from '../models/manifest.js';
 import { ARCFACE_TEMPLATE, alignmentTransform, warpSimilarity } from './align.js';
+import { openFaceImageOps, type FaceImageOps } from './face-image-ops.js';
 import { applySimilarity, invertSimilarity, type SimilarityTransform } from './similarity-transform.js';
 import type { RgbImage } from './types.js';
+
+let ops: FaceImageOps;
+before(async () => {
+  ops = await openFaceImageOps(resolveModelPaths());
+});
+after(() => ops.close());
 
 /** A smooth but non-linear test image, so a half-pixel slip shows up. */
 function testImage(width: number, height: number): RgbImage {
@@ -30,7 +38,7 @@ function bilinear(image: RgbImage, x: number, y: number, c: number): number {
 }
 
 function assertMatchesBilinear(image: RgbImage, t: SimilarityTransform, label: string) {
-  return warpSimilarity(image, t).then((out) => {
+  return warpSimilarity(image, t, ops).then((out) => {
     const back = invertSimilarity(t);
     let checked = 0;
     for (const [u, v] of [[5, 7], [30, 90], [56, 56], [60, 61], [100, 20], [111, 111], [0, 0], [77, 33]] as const) {
@@ -50,7 +58,7 @@ function assertMatchesBilinear(image: RgbImage, t: SimilarityTransform, label: s
   });
 }
 
-test('sharp affine output equals a hand-computed bilinear warp, for several rotations and scales', async () => {
+test('the warp equals a hand-computed bilinear warp, for several rotations and scales', async () => {
   const image = testImage(300, 220);
   const cases: Array<[number, number, number, number]> = [
     [0.3, 0.7, 40.3, 20.6],
@@ -72,10 +80,17 @@ test('sharp affine output equals a hand-computed bilinear warp, for several rota
 test('a face hanging over the image edge is padded with black, not smeared', async () => {
   const image = testImage(200, 150);
   const t = { a: 1, b: 0, tx: 40, ty: 30 }; // image (0,0) lands at crop (40,30)
-  const out = await warpSimilarity(image, t);
+  const out = await warpSimilarity(image, t, ops);
   assert.deepEqual([...out.subarray(0, 3)], [0, 0, 0]);
   const i = (60 * 112 + 60) * 3; // image (20,30)
   assert.deepEqual([...out.subarray(i, i + 3)], [...image.data.subarray((30 * 200 + 20) * 3, (30 * 200 + 20) * 3 + 3)]);
+});
+
+test('a face wholly outside the image gives a black crop without running the warp', async () => {
+  const image = testImage(100, 80);
+  const out = await warpSimilarity(image, { a: 1, b: 0, tx: 500, ty: 500 }, ops);
+  assert.equal(out.length, 112 * 112 * 3);
+  assert.ok(out.every((v) => v === 0));
 });
 
 test('landmarks already on the template give the identity transform', () => {

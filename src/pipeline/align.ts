@@ -1,17 +1,15 @@
 /**
  * Face alignment: the least-squares similarity transform from the five
- * landmarks onto the ArcFace 112×112 template, applied by libvips (sharp
- * `affine`, bilinear) — the same result as insightface's
+ * landmarks onto the ArcFace 112×112 template, applied by bilinear sampling
+ * — the same result as insightface's
  * `cv2.warpAffine(img, M, (112, 112), borderValue=0)`, without a JavaScript
- * pixel loop.
- *
- * libvips places the affine output in a window computed from the matrix
- * alone (see warpSimilarity); align.spec.ts checks the result against a
- * bilinear sample computed by hand, pixel centres on integers. We cut the
- * face's neighbourhood out first (padded with black where it leaves the
- * image; row copies, not a pixel loop) so libvips only transforms that.
+ * pixel loop. The face's neighbourhood is cut out by row copies (black where
+ * it leaves the image) and ONNX Runtime samples it (`FaceImageOps.warp`);
+ * align.spec.ts checks the result against a bilinear sample computed by
+ * hand, pixel centres on integers.
  */
-import sharp from 'sharp';
+import type { FaceImageOps } from './face-image-ops.js';
+import { cutRegion, overlapsImage, type PixelRect } from './region.js';
 import { estimateSimilarity, invertSimilarity, applySimilarity, type SimilarityTransform } from './similarity-transform.js';
 import type { Point, RgbImage } from './types.js';
 
@@ -31,7 +29,7 @@ export function alignmentTransform(points: readonly Point[]): SimilarityTransfor
 }
 
 /** Integer neighbourhood of the image that the output square maps from, with a 2 px margin for bilinear taps. */
-function sourceRegion(toImage: SimilarityTransform, size: number) {
+function sourceRegion(toImage: SimilarityTransform, size: number): PixelRect {
   const corners = [
     { x: 0, y: 0 },
     { x: size, y: 0 },
@@ -46,62 +44,36 @@ function sourceRegion(toImage: SimilarityTransform, size: number) {
 }
 
 /**
- * The region's pixels, black where it leaves the image: one row copy per
- * image row inside it (a second libvips pipeline for this cost more than the
- * copy, per face).
+ * GridSample's 3×2 matrix for a region cut at `rect`: output pixel (u, v)
+ * maps to image point toImage(u, v), to region pixel minus (left, top), and
+ * to normalised x = (2·px + 1) / width − 1 (likewise y).
  */
-function cutRegion(
-  image: RgbImage,
-  region: { left: number; top: number; width: number; height: number },
-  inside: { left: number; top: number; right: number; bottom: number },
-): Buffer {
-  const cut = Buffer.alloc(region.width * region.height * 3);
-  const rowBytes = (inside.right - inside.left) * 3;
-  const dstX = (inside.left - region.left) * 3;
-  for (let y = inside.top; y < inside.bottom; y++) {
-    const src = (y * image.width + inside.left) * 3;
-    image.data.copy(cut, ((y - region.top) * region.width) * 3 + dstX, src, src + rowBytes);
-  }
-  return cut;
+export function samplingMatrix(toImage: SimilarityTransform, rect: PixelRect): Float32Array {
+  const origin = applySimilarity(toImage, { x: 0, y: 0 });
+  const du = applySimilarity(toImage, { x: 1, y: 0 });
+  const dv = applySimilarity(toImage, { x: 0, y: 1 });
+  const sx = 2 / rect.width;
+  const sy = 2 / rect.height;
+  return Float32Array.of(
+    sx * (du.x - origin.x), sy * (du.y - origin.y),
+    sx * (dv.x - origin.x), sy * (dv.y - origin.y),
+    sx * (origin.x - rect.left + 0.5) - 1, sy * (origin.y - rect.top + 0.5) - 1,
+  );
 }
 
 /**
- * Warps `image` by `t` (image → output coordinates) into a size×size RGB crop,
- * black outside the image. Returned as NHWC uint8 without the batch axis.
+ * Warps `image` by `t` (image → output coordinates) into the 112×112 RGB
+ * crop, black outside the image. Returned as NHWC uint8 without the batch axis.
  */
-export async function warpSimilarity(image: RgbImage, t: SimilarityTransform, size = ALIGNED_SIZE): Promise<Uint8Array> {
-  const region = sourceRegion(invertSimilarity(t), size);
-  const inLeft = Math.max(0, region.left);
-  const inTop = Math.max(0, region.top);
-  const inRight = Math.min(image.width, region.left + region.width);
-  const inBottom = Math.min(image.height, region.top + region.height);
-  const out = new Uint8Array(size * size * 3);
-  if (inRight <= inLeft || inBottom <= inTop) return out; // the face lies wholly outside the image
-
-  const cut = cutRegion(image, region, { left: inLeft, top: inTop, right: inRight, bottom: inBottom });
-  // libvips sizes the output from M alone: output pixel (i, j) samples the input at
-  // M⁻¹((i, j) + (L, T) − (odx, ody)), (L, T) = rounded top-left of M·[0, w]×[0, h].
-  // Adding (L, T) to the offsets puts crop pixel (u, v) at output pixel (u, v).
-  const xs = [0, t.a * region.width, -t.b * region.height, t.a * region.width - t.b * region.height];
-  const ys = [0, t.b * region.width, t.a * region.height, t.b * region.width + t.a * region.height];
-  const originX = Math.round(Math.min(...xs));
-  const originY = Math.round(Math.min(...ys));
-  // Region pixel p is image pixel p + (left, top), so the region's offset folds into the translation.
-  const odx = t.a * region.left - t.b * region.top + t.tx + originX;
-  const ody = t.b * region.left + t.a * region.top + t.ty + originY;
-  const { data, info } = await sharp(cut, { raw: { width: region.width, height: region.height, channels: 3 } })
-    .affine([t.a, -t.b, t.b, t.a], { odx, ody, interpolator: sharp.interpolators.bilinear })
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  if (info.width < size || info.height < size || info.channels !== 3) {
-    throw new RangeError(`affine output ${info.width}×${info.height}×${info.channels} is smaller than the ${size}×${size} crop`);
-  }
-  const rowBytes = size * 3;
-  for (let v = 0; v < size; v++) out.set(data.subarray(v * info.width * 3, v * info.width * 3 + rowBytes), v * rowBytes);
-  return out;
+export async function warpSimilarity(image: RgbImage, t: SimilarityTransform, ops: FaceImageOps): Promise<Uint8Array> {
+  const toImage = invertSimilarity(t);
+  const rect = sourceRegion(toImage, ALIGNED_SIZE);
+  // A face wholly outside the image (landmarks can stray past an edge) samples nothing but black.
+  if (!overlapsImage(image, rect)) return new Uint8Array(ALIGNED_SIZE * ALIGNED_SIZE * 3);
+  return ops.warp(cutRegion(image, rect), samplingMatrix(toImage, rect));
 }
 
 /** The 112×112 RGB ArcFace crop for a face's five landmarks. */
-export async function alignFace(image: RgbImage, points: readonly Point[]): Promise<Uint8Array> {
-  return warpSimilarity(image, alignmentTransform(points));
+export async function alignFace(image: RgbImage, points: readonly Point[], ops: FaceImageOps): Promise<Uint8Array> {
+  return warpSimilarity(image, alignmentTransform(points), ops);
 }

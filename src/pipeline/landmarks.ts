@@ -1,10 +1,11 @@
 /**
  * 68 facial landmarks for one detected face: the box (clamped to the image,
- * whole pixels) squeezed to 64×64 grey, one model run, points mapped back
- * from [0,1] crop coordinates to image pixels.
+ * whole pixels) squeezed to 64×64 grey (`FaceImageOps.landmarkCrop`), one
+ * model run, points mapped back from [0,1] crop coordinates to image pixels.
  */
-import sharp from 'sharp';
 import { FacerecError } from '../errors.js';
+import type { FaceImageOps } from './face-image-ops.js';
+import { cutRegion } from './region.js';
 import type { ModelRunner } from './session.js';
 import type { FaceBox, Point, RgbImage } from './types.js';
 
@@ -26,14 +27,8 @@ export function landmarkCrop(box: FaceBox, width: number, height: number): CropR
   return { left, top, width: right - left, height: bottom - top };
 }
 
-export async function landmarksInput(image: RgbImage, crop: CropRect): Promise<Uint8Array> {
-  const data = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
-    .extract(crop)
-    .resize(LANDMARKS_INPUT_SIZE, LANDMARKS_INPUT_SIZE, { fit: 'fill', kernel: 'linear' })
-    .greyscale()
-    .raw()
-    .toBuffer();
-  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+export function landmarksInput(image: RgbImage, crop: CropRect, ops: FaceImageOps): Promise<Uint8Array> {
+  return ops.landmarkCrop(cutRegion(image, crop));
 }
 
 /** Maps the model's 136 values (x,y pairs in [0,1] of the crop) to image pixels. */
@@ -45,9 +40,9 @@ export function mapLandmarks(values: Float32Array, crop: CropRect): Point[] {
   return points;
 }
 
-export async function predictLandmarks(image: RgbImage, box: FaceBox, runner: ModelRunner, signal?: AbortSignal): Promise<Point[]> {
+export async function predictLandmarks(image: RgbImage, box: FaceBox, runner: ModelRunner, ops: FaceImageOps, signal?: AbortSignal): Promise<Point[]> {
   const crop = landmarkCrop(box, image.width, image.height);
-  const input = await landmarksInput(image, crop);
+  const input = await landmarksInput(image, crop, ops);
   const outputs = await runner.infer(input, signal ? { signal } : undefined);
   const values = outputs['landmarks'];
   if (!values || values.length !== 136) throw new FacerecError('MODEL_FAILED', 'landmarks output must be named "landmarks" with 136 values');

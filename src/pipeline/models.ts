@@ -9,6 +9,7 @@ import { resolveModelPaths } from '../models/manifest.js';
 import { DETECTOR_INPUT_HEIGHT, DETECTOR_INPUT_WIDTH } from './detector.js';
 import { LANDMARKS_INPUT_SIZE } from './landmarks.js';
 import { ALIGNED_SIZE } from './align.js';
+import { openFaceImageOps, type FaceImageOps } from './face-image-ops.js';
 import { OrtSession, createDirectRunner, type InferenceSession } from './session.js';
 import type { PipelineRunners } from './pipeline.js';
 
@@ -16,6 +17,8 @@ export interface PipelineSessions {
   readonly detector: InferenceSession;
   readonly landmarks: InferenceSession;
   readonly embedder: InferenceSession;
+  /** The landmark crop and alignment warp graphs (unbatched). */
+  readonly imageOps: FaceImageOps;
 }
 
 export interface OpenModelsOptions {
@@ -39,12 +42,17 @@ export async function openPipelineSessions(options: OpenModelsOptions = {}): Pro
     }
     return OrtSession.create({ name, path, itemDims: MODEL_ITEM_DIMS[name], intraOpThreads: options.intraOpThreads ?? 0 });
   };
-  const [detector, landmarks, embedder] = await Promise.all([open('detector'), open('landmarks'), open('embedder')]);
-  return { detector, landmarks, embedder };
+  const [detector, landmarks, embedder, imageOps] = await Promise.all([
+    open('detector'),
+    open('landmarks'),
+    open('embedder'),
+    openFaceImageOps({ landmarkCrop: paths.landmarkCrop, faceWarp: paths.faceWarp }),
+  ]);
+  return { detector, landmarks, embedder, imageOps };
 }
 
 /** One unbatched runner per session (the CLI and tests; the server uses the batcher instead). */
-export function directRunners(sessions: PipelineSessions): PipelineRunners {
+export function directRunners(sessions: Pick<PipelineSessions, 'detector' | 'landmarks' | 'embedder'>): PipelineRunners {
   return {
     detector: createDirectRunner(sessions.detector),
     landmarks: createDirectRunner(sessions.landmarks),
@@ -53,5 +61,5 @@ export function directRunners(sessions: PipelineSessions): PipelineRunners {
 }
 
 export async function closePipelineSessions(sessions: PipelineSessions): Promise<void> {
-  await Promise.all([sessions.detector.close(), sessions.landmarks.close(), sessions.embedder.close()]);
+  await Promise.all([sessions.detector.close(), sessions.landmarks.close(), sessions.embedder.close(), sessions.imageOps.close()]);
 }

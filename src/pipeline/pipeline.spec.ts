@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { FaceImageOps } from './face-image-ops.js';
 import type { ModelRunner } from './session.js';
 import { createFacePipeline, type StageName } from './pipeline.js';
 
@@ -29,15 +30,20 @@ function fakeRunners() {
   const detector: ModelRunner = { name: 'detector', itemDims: [240, 320, 3], infer: async () => ({ scores, boxes }) };
   const landmarker: ModelRunner = { name: 'landmarks', itemDims: [64, 64, 1], infer: () => track({ landmarks }) };
   const embedder: ModelRunner = { name: 'embedder', itemDims: [112, 112, 3], infer: () => track({ embedding: new Float32Array(512).fill(2) }) };
-  return { runners: { detector, landmarks: landmarker, embedder }, maxInFlight: () => maxInFlight };
+  const imageOps: FaceImageOps = {
+    landmarkCrop: async () => new Uint8Array(64 * 64),
+    warp: async () => new Uint8Array(112 * 112 * 3),
+    close: async () => {},
+  };
+  return { runners: { detector, landmarks: landmarker, embedder }, imageOps, maxInFlight: () => maxInFlight };
 }
 
 const settings = { maxImagePixels: 1e6, detectScoreThreshold: 0.75, nmsIouThreshold: 0.4, minFaceSizePx: 20 };
 const image = { data: Buffer.alloc(200 * 100 * 3, 128), width: 200, height: 100 };
 
 test('thresholds, suppresses duplicates and scales boxes to image pixels', async () => {
-  const { runners } = fakeRunners();
-  const result = await createFacePipeline({ runners, settings }).analyzeImage(image);
+  const { runners, imageOps } = fakeRunners();
+  const result = await createFacePipeline({ runners, imageOps, settings }).analyzeImage(image);
   assert.equal(result.faces.length, 2);
   const first = result.faces[0]!;
   assert.deepEqual([first.box.x1, first.box.y1, first.box.x2, first.box.y2].map((v) => Math.round(v)), [20, 10, 80, 50]);
@@ -47,25 +53,25 @@ test('thresholds, suppresses duplicates and scales boxes to image pixels', async
 
 test('runs the faces of one image concurrently, so a batcher can group them', async () => {
   const fake = fakeRunners();
-  await createFacePipeline({ runners: fake.runners, settings }).analyzeImage(image);
+  await createFacePipeline({ runners: fake.runners, imageOps: fake.imageOps, settings }).analyzeImage(image);
   assert.ok(fake.maxInFlight() >= 2, `max in flight ${fake.maxInFlight()}`);
 });
 
 test('wraps every stage in the instrumentation hook', async () => {
-  const { runners } = fakeRunners();
+  const { runners, imageOps } = fakeRunners();
   const seen: StageName[] = [];
   const instrumentation = { stage: <T>(name: StageName, fn: () => Promise<T>) => (seen.push(name), fn()) };
   const png = await (await import('sharp')).default({ create: { width: 200, height: 100, channels: 3, background: '#888' } }).png().toBuffer();
-  await createFacePipeline({ runners, settings, instrumentation }).analyze(png);
+  await createFacePipeline({ runners, imageOps, settings, instrumentation }).analyze(png);
   assert.deepEqual([...new Set(seen)].sort(), ['align', 'decode', 'detect', 'embed', 'landmarks']);
   assert.equal(seen.filter((s) => s === 'embed').length, 2);
 });
 
 test('faces below minFaceSizePx keep their landmarks but are not embedded; embed: false skips all', async () => {
-  const { runners } = fakeRunners();
-  const big = await createFacePipeline({ runners, settings: { ...settings, minFaceSizePx: 50 } }).analyzeImage(image);
+  const { runners, imageOps } = fakeRunners();
+  const big = await createFacePipeline({ runners, imageOps, settings: { ...settings, minFaceSizePx: 50 } }).analyzeImage(image);
   assert.deepEqual(big.faces.map((f) => f.embedding !== undefined), [false, false]); // both boxes are 40 px tall
   assert.ok(big.faces.every((f) => f.landmarks.length === 5));
-  const none = await createFacePipeline({ runners, settings }).analyzeImage(image, { embed: false });
+  const none = await createFacePipeline({ runners, imageOps, settings }).analyzeImage(image, { embed: false });
   assert.ok(none.faces.every((f) => f.embedding === undefined));
 });

@@ -10,6 +10,7 @@ import { alignFace } from './align.js';
 import { detectFaces } from './detector.js';
 import { embedFace } from './embedder.js';
 import { fivePointsFrom68 } from './face-points.js';
+import type { FaceImageOps } from './face-image-ops.js';
 import { decodeImage } from './image.js';
 import { predictLandmarks } from './landmarks.js';
 import type { ModelRunner } from './session.js';
@@ -40,6 +41,8 @@ export interface FacePipelineSettings {
 
 export interface FacePipelineOptions {
   readonly runners: PipelineRunners;
+  /** Landmark crop and alignment warp (`openFaceImageOps`, or `PipelineSessions.imageOps`). */
+  readonly imageOps: FaceImageOps;
   readonly settings: FacePipelineSettings;
   readonly instrumentation?: PipelineInstrumentation;
 }
@@ -58,15 +61,15 @@ export interface FacePipeline {
 }
 
 export function createFacePipeline(options: FacePipelineOptions): FacePipeline {
-  const { runners, settings } = options;
+  const { runners, settings, imageOps } = options;
   const instrumentation = options.instrumentation ?? passthroughInstrumentation;
 
   async function processFace(image: RgbImage, detection: Detection, embed: boolean, signal?: AbortSignal): Promise<DetectedFace> {
-    const points68 = await instrumentation.stage('landmarks', () => predictLandmarks(image, detection.box, runners.landmarks, signal));
+    const points68 = await instrumentation.stage('landmarks', () => predictLandmarks(image, detection.box, runners.landmarks, imageOps, signal));
     const landmarks = fivePointsFrom68(points68);
     const bigEnough = Math.min(boxWidth(detection.box), boxHeight(detection.box)) >= settings.minFaceSizePx;
     if (!embed || !bigEnough) return { ...detection, landmarks };
-    const aligned = await instrumentation.stage('align', () => alignFace(image, landmarks));
+    const aligned = await instrumentation.stage('align', () => alignFace(image, landmarks, imageOps));
     const embedding = await instrumentation.stage('embed', () => embedFace(aligned, runners.embedder, signal));
     return { ...detection, landmarks, embedding };
   }

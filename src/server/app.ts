@@ -76,7 +76,7 @@ export async function startFacerec(config: Config, { logger }: StartOptions): Pr
   const metrics = createMetrics({ onCollectError: (error) => logger.warn('metrics collection failed', { error: String(error) }) });
   const store = traceStore(rawStore, tracer);
   const runners = createRunners(sessions, config, metrics, tracer);
-  const pipeline = createFacePipeline({ runners: withRequestContext(runners), settings: config.pipeline, instrumentation: createPipelineInstrumentation(tracer) });
+  const pipeline = createFacePipeline({ runners: withRequestContext(runners), imageOps: sessions.imageOps, settings: config.pipeline, instrumentation: createPipelineInstrumentation(tracer) });
   const analyzer = {
     async analyze(image: Uint8Array, options: { embed: boolean; signal?: AbortSignal }) {
       const result = await pipeline.analyze(image, options);

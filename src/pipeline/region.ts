@@ -1,0 +1,34 @@
+/** Cutting a rectangle out of a decoded image: row copies, never a pixel loop. */
+import type { RgbImage } from './types.js';
+
+export interface PixelRect {
+  readonly left: number;
+  readonly top: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+/**
+ * The rectangle's pixels as an image of its own, black where it leaves the
+ * source: one `copy` per source row inside it.
+ */
+export function cutRegion(image: RgbImage, rect: PixelRect): RgbImage {
+  const data = Buffer.alloc(rect.width * rect.height * 3);
+  const inLeft = Math.max(0, rect.left);
+  const inTop = Math.max(0, rect.top);
+  const inRight = Math.min(image.width, rect.left + rect.width);
+  const inBottom = Math.min(image.height, rect.top + rect.height);
+  if (inRight > inLeft && inBottom > inTop) {
+    const dstX = (inLeft - rect.left) * 3;
+    for (let y = inTop; y < inBottom; y++) {
+      const src = (y * image.width + inLeft) * 3;
+      image.data.copy(data, (y - rect.top) * rect.width * 3 + dstX, src, src + (inRight - inLeft) * 3);
+    }
+  }
+  return { data, width: rect.width, height: rect.height };
+}
+
+/** True when the rectangle and the image share at least one pixel. */
+export function overlapsImage(image: RgbImage, rect: PixelRect): boolean {
+  return rect.left < image.width && rect.top < image.height && rect.left + rect.width > 0 && rect.top + rect.height > 0;
+}
