@@ -51,9 +51,9 @@ export const CONFIG_SCHEMA = {
     qdrantApiKey: s({ type: 'string', default: undefined, env: 'QDRANT_API_KEY', description: 'Qdrant API key' }),
     qdrantCollection: s({ type: 'string', default: 'facerec_faces', env: 'FACEREC_STORE__QDRANT_COLLECTION', description: 'Qdrant collection name' }),
     annThreshold: s({ type: 'int', default: 20_000, min: 0, env: 'FACEREC_STORE__ANN_THRESHOLD', description: 'gallery size from which the embedded store searches an HNSW index instead of exactly' }),
-    hnswConnectivity: s({ type: 'int', default: 16, min: 4, max: 128, env: 'FACEREC_STORE__HNSW_CONNECTIVITY', description: 'HNSW edges per node (M) in the embedded index; fixed when the index is built' }),
-    hnswExpansionAdd: s({ type: 'int', default: 64, min: 8, max: 4096, env: 'FACEREC_STORE__HNSW_EXPANSION_ADD', description: 'HNSW candidate list while inserting (efConstruction)' }),
-    hnswExpansionSearch: s({ type: 'int', default: 64, min: 8, max: 4096, env: 'FACEREC_STORE__HNSW_EXPANSION_SEARCH', description: 'HNSW candidate list while searching (efSearch); higher = better recall, slower' }),
+    hnswConnectivity: s({ type: 'int', default: 32, min: 4, max: 128, env: 'FACEREC_STORE__HNSW_CONNECTIVITY', description: 'HNSW edges per node (M) in the embedded index; fixed when the index is built (a saved index keeps its M)' }),
+    hnswExpansionAdd: s({ type: 'int', default: 128, min: 8, max: 4096, env: 'FACEREC_STORE__HNSW_EXPANSION_ADD', description: 'HNSW candidate list while inserting (efConstruction)' }),
+    hnswExpansionSearch: s({ type: 'int', default: 0, min: 0, max: 4096, env: 'FACEREC_STORE__HNSW_EXPANSION_SEARCH', description: 'HNSW candidate list while searching (efSearch); 0 = grow with the gallery (16 up to 100k faces, 64 at 1M); higher = better recall, slower' }),
     indexSaveEveryChanges: s({ type: 'int', default: 10_000, min: 1, env: 'FACEREC_STORE__INDEX_SAVE_EVERY_CHANGES', description: 'face changes after which the embedded HNSW index file is saved again (also saved on shutdown)' }),
   },
   pipeline: {

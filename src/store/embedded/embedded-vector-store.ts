@@ -18,6 +18,7 @@ import {
 } from '../vector-store.js';
 import { searchCollection } from './collection-search.js';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
+import { IncrementalIndexBuild } from './index-build.js';
 import { dropSavedIndex, loadIndex, saveIndex } from './persisted-index.js';
 import { openRecordDb, translateSqliteError, type Db } from './record-db.js';
 import { RecordReader } from './record-reads.js';
@@ -38,6 +39,12 @@ export interface EmbeddedVectorStoreOptions {
 
 const BUILD_CHUNK = 10_000;
 const BULK_ADD_MIN = 64;
+/** A background build step between requests: short enough not to be felt as latency. */
+const BUILD_STEP_MS = 15;
+/** Snapshot rows each written face also adds, so writes that never yield still finish the build. */
+const BUILD_ROWS_PER_WRITE = 2;
+/** Small graphs (a low `annThreshold`) are built at once: well under a second. */
+const BUILD_AT_ONCE_MAX_ROWS = 1000;
 
 /**
  * The zero-setup gallery: SQLite (WAL) is the record of truth, and an
@@ -48,6 +55,8 @@ const BULK_ADD_MIN = 64;
  */
 export class EmbeddedVectorStore implements VectorStore {
   #index: VectorIndex;
+  #build: IncrementalIndexBuild | undefined;
+  #buildWaiters: Array<() => void> = [];
   #unsavedChanges = 0;
   #closed = false;
 
@@ -85,7 +94,12 @@ export class EmbeddedVectorStore implements VectorStore {
     }
     const loaded = loadIndex(this.db, this.reader, dataDir, dimension, hnsw);
     if (loaded.index) {
-      this.options.log?.('store: HNSW index loaded', { faces: count, replayedChanges: loaded.replayed });
+      this.options.log?.('store: HNSW index loaded', {
+        faces: count,
+        replayedChanges: loaded.replayed,
+        connectivity: loaded.index.connectivity(),
+        expansionSearch: loaded.index.expansionSearch(),
+      });
       this.#unsavedChanges = loaded.replayed;
       return loaded.index;
     }
@@ -121,20 +135,69 @@ export class EmbeddedVectorStore implements VectorStore {
     if (this.#index instanceof HnswIndex && delta.added.length >= BULK_ADD_MIN) this.#bulkAdd(this.#index, delta.added, delta.added.length);
     else for (const { key, embedding } of delta.added) this.#index.add(key, embedding);
     this.#unsavedChanges += delta.removedKeys.length + delta.added.length;
-    const { annThreshold, dataDir, dimension, hnsw, indexSaveEveryChanges } = this.options;
+    const build = this.#build;
+    if (build) {
+      for (const key of delta.removedKeys) build.remove(key);
+      for (const { key, embedding } of delta.added) build.add(key, embedding);
+      build.step(BUILD_ROWS_PER_WRITE * (delta.removedKeys.length + delta.added.length));
+      if (build.done) this.#finishBuild();
+      return;
+    }
+    const { annThreshold, dataDir, indexSaveEveryChanges } = this.options;
     if (this.#index instanceof FlatIndex && this.#index.size() >= Math.max(annThreshold, 1)) {
-      // Crossing the threshold: one bulk build from the flat matrix, then persist.
-      const index = new HnswIndex(dimension, hnsw);
-      this.#bulkAdd(index, this.#index.entries());
-      this.#index = index;
-      saveIndex(this.db, this.reader, dataDir, index);
-      this.#unsavedChanges = 0;
+      this.#startBuild(this.#index);
     } else if (this.#unsavedChanges >= indexSaveEveryChanges) {
       // A flat index has nothing to save; just keep the change log from growing.
       if (this.#index instanceof HnswIndex) saveIndex(this.db, this.reader, dataDir, this.#index);
       else dropSavedIndex(this.db, this.reader, dataDir);
       this.#unsavedChanges = 0;
     }
+  }
+
+  /** Crossing the threshold: build the graph in the background (index-build.ts) while exact search goes on. */
+  #startBuild(flat: FlatIndex): void {
+    const { keys, matrix } = flat.snapshot();
+    this.#build = new IncrementalIndexBuild(new HnswIndex(this.options.dimension, this.options.hnsw), keys, matrix, this.options.dimension);
+    if (keys.length <= BUILD_AT_ONCE_MAX_ROWS) {
+      this.#build.step(Number.POSITIVE_INFINITY);
+      this.#finishBuild();
+      return;
+    }
+    this.options.log?.('store: building HNSW index in the background', { faces: keys.length });
+    this.#scheduleBuildStep();
+  }
+
+  #scheduleBuildStep(): void {
+    setImmediate(() => {
+      const build = this.#build;
+      if (!build || this.#closed) return;
+      build.step(Number.POSITIVE_INFINITY, BUILD_STEP_MS);
+      if (build.done) this.#finishBuild();
+      else this.#scheduleBuildStep();
+    });
+  }
+
+  #finishBuild(): void {
+    const build = this.#build!;
+    this.#build = undefined;
+    this.#index = build.index;
+    saveIndex(this.db, this.reader, this.options.dataDir, build.index);
+    this.#unsavedChanges = 0;
+    this.options.log?.('store: HNSW index built', { faces: build.index.size() });
+    this.#releaseBuildWaiters();
+  }
+
+  #releaseBuildWaiters(): void {
+    for (const resolve of this.#buildWaiters.splice(0)) resolve();
+  }
+
+  /**
+   * Resolves once no index build is running: at once, or when the background
+   * build that crossing `annThreshold` started has finished (or the store closed).
+   */
+  indexReady(): Promise<void> {
+    if (!this.#build) return Promise.resolve();
+    return new Promise((resolve) => this.#buildWaiters.push(resolve));
   }
 
   #guard<T>(fn: () => T): Promise<T> {
@@ -231,6 +294,9 @@ export class EmbeddedVectorStore implements VectorStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // An unfinished build is dropped: the next open builds the index from the records.
+    this.#build = undefined;
+    this.#releaseBuildWaiters();
     try {
       if (this.#index instanceof HnswIndex && this.#unsavedChanges > 0) saveIndex(this.db, this.reader, this.options.dataDir, this.#index);
       this.db.close();

@@ -22,9 +22,23 @@ export interface HnswParams {
   readonly connectivity: number;
   /** efConstruction. */
   readonly expansionAdd: number;
-  /** efSearch. */
+  /** efSearch; 0 = grow it with the gallery (`autoExpansionSearch`). */
   readonly expansionSearch: number;
 }
+
+/**
+ * The search width that keeps recall@1 at 0.99 or above as an M 32 graph
+ * grows: 16 up to 100k faces, then × (n / 100k)^0.6, so 64 at 1M
+ * (bench/store.ts, docs/store.md). A graph built with a smaller M (galleries
+ * from before M 32 was the default) keeps the width it always had, 64.
+ */
+export function autoExpansionSearch(size: number, connectivity: number): number {
+  if (connectivity < 32) return 64;
+  return Math.min(512, Math.max(16, Math.ceil(16 * (size / 100_000) ** 0.6)));
+}
+
+/** usearch's own efSearch when the width is chosen per query: a floor, raised by asking for more results. */
+const EXPANSION_SEARCH_FLOOR = 16;
 
 /**
  * Exact search over a packed matrix (usearch's SIMD brute force). Deletes swap
@@ -87,11 +101,9 @@ export class FlatIndex implements VectorIndex {
     };
   }
 
-  *entries(): Generator<{ key: number; embedding: Float32Array }> {
-    const d = this.dimension;
-    for (let slot = 0; slot < this.#keys.length; slot++) {
-      yield { key: this.#keys[slot]!, embedding: this.#matrix.subarray(slot * d, (slot + 1) * d) };
-    }
+  /** A copy of the keys and rows, safe to read while this index changes. */
+  snapshot(): { keys: number[]; matrix: Float32Array } {
+    return { keys: [...this.#keys], matrix: this.#matrix.slice(0, this.#keys.length * this.dimension) };
   }
 }
 
@@ -100,16 +112,29 @@ export class HnswIndex implements VectorIndex {
   readonly kind = 'hnsw' as const;
   readonly #index: UsearchIndex;
 
-  constructor(dimension: number, params: HnswParams) {
+  constructor(
+    dimension: number,
+    private readonly params: HnswParams,
+  ) {
     this.#index = new Index({
       dimensions: dimension,
       metric: MetricKind.IP,
       quantization: ScalarKind.F32,
       connectivity: params.connectivity,
       expansion_add: params.expansionAdd,
-      expansion_search: params.expansionSearch,
+      expansion_search: params.expansionSearch > 0 ? params.expansionSearch : EXPANSION_SEARCH_FLOOR,
       multi: false,
     });
+  }
+
+  /** M as built: a loaded file keeps the M it was built with, whatever the settings say now. */
+  connectivity(): number {
+    return this.#index.connectivity();
+  }
+
+  /** The search width used at the current size. */
+  expansionSearch(): number {
+    return this.params.expansionSearch > 0 ? this.params.expansionSearch : autoExpansionSearch(this.#index.size(), this.connectivity());
   }
 
   size(): number {
@@ -139,10 +164,18 @@ export class HnswIndex implements VectorIndex {
     this.#index.remove(BigInt(key));
   }
 
+  /**
+   * usearch searches with a candidate list of max(efSearch, k), so asking for
+   * `expansionSearch()` results and keeping the best k sets the width per
+   * query without rebuilding the index.
+   */
   search(query: Float32Array, k: number): IndexHits {
-    if (this.#index.size() === 0) return { keys: [], similarities: [] };
-    const hits = this.#index.search(new Float32Array(query), k, 1) as Matches;
-    return { keys: Array.from(hits.keys, Number), similarities: Array.from(hits.distances, (d) => 1 - d) };
+    const size = this.#index.size();
+    if (size === 0) return { keys: [], similarities: [] };
+    const wanted = Math.min(size, Math.max(k, this.expansionSearch()));
+    const hits = this.#index.search(new Float32Array(query), wanted, 1) as Matches;
+    const n = Math.min(k, hits.keys.length);
+    return { keys: Array.from(hits.keys.subarray(0, n), Number), similarities: Array.from(hits.distances.subarray(0, n), (d) => 1 - d) };
   }
 
   save(path: string): void {
