@@ -104,10 +104,17 @@ export class EmbeddedVectorStore implements VectorStore {
       return loaded.index;
     }
     this.options.log?.('store: rebuilding HNSW index from the database', { faces: count, reason: loaded.reason });
-    const index = new HnswIndex(dimension, hnsw);
-    this.#bulkAdd(index, this.reader.allEmbeddings());
-    saveIndex(this.db, this.reader, dataDir, index);
-    return index;
+    if (count <= BUILD_AT_ONCE_MAX_ROWS) {
+      const index = new HnswIndex(dimension, hnsw);
+      this.#bulkAdd(index, this.reader.allEmbeddings());
+      saveIndex(this.db, this.reader, dataDir, index);
+      return index;
+    }
+    // A large graph takes minutes to hours to build: open at once with exact search and build it behind.
+    const flat = new FlatIndex(dimension);
+    for (const { key, embedding } of this.reader.allEmbeddings()) flat.add(key, embedding);
+    this.#startBuild(flat);
+    return flat;
   }
 
   #bulkAdd(index: HnswIndex, source: Iterable<{ key: number; embedding: Float32Array }>, expected = BUILD_CHUNK): void {

@@ -76,7 +76,7 @@ describe('crossing the ANN threshold builds the HNSW index in the background', (
     await store.close();
   });
 
-  it('closing during the build drops it; the next open builds the index from the records', async () => {
+  it('closing during the build drops it; the next open serves exact search at once and rebuilds behind', async () => {
     n++;
     const store = open();
     const initial = faces(THRESHOLD, 'a');
@@ -85,9 +85,16 @@ describe('crossing the ANN threshold builds the HNSW index in the background', (
     await store.indexReady(); // resolves on close
     const logs: string[] = [];
     const reopened = open(logs);
-    assert.equal((await reopened.stats()).searchMode, 'hnsw');
     assert.ok(logs.some((m) => /rebuilding HNSW index/.test(m)));
+    assert.equal((await reopened.stats()).searchMode, 'exact');
+    assert.equal((await reopened.search(initial[5]!.embedding, { k: 1 }))[0]?.faceId, 'a5');
+    await reopened.indexReady();
+    assert.equal((await reopened.stats()).searchMode, 'hnsw');
     assert.equal((await reopened.search(initial[5]!.embedding, { k: 1 }))[0]?.faceId, 'a5');
     await reopened.close();
+    const again: string[] = [];
+    const third = open(again);
+    assert.ok(again.some((m) => /HNSW index loaded/.test(m)), 'the rebuilt graph was saved');
+    await third.close();
   });
 });
