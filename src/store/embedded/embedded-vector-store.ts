@@ -178,20 +178,26 @@ export class EmbeddedVectorStore implements VectorStore {
     setImmediate(() => {
       const build = this.#build;
       if (!build || this.#closed) return;
-      build.step(Number.POSITIVE_INFINITY, BUILD_STEP_MS);
-      if (build.done) this.#finishBuild();
-      else this.#scheduleBuildStep();
+      try {
+        build.step(Number.POSITIVE_INFINITY, BUILD_STEP_MS);
+        if (build.done) this.#finishBuild();
+        else this.#scheduleBuildStep();
+      } catch (error) {
+        // Outside any request, so nobody else would see it; the graph stays unsaved and close() tries again.
+        this.options.log?.('store: background index build failed', { error: String(translateSqliteError(this.options.dataDir, error)) });
+      }
     });
   }
 
+  /** Swaps the built graph in, then saves it (a failed save leaves it live and unsaved). */
   #finishBuild(): void {
     const build = this.#build!;
     this.#build = undefined;
     this.#index = build.index;
+    this.#releaseBuildWaiters();
     saveIndex(this.db, this.reader, this.options.dataDir, build.index);
     this.#unsavedChanges = 0;
     this.options.log?.('store: HNSW index built', { faces: build.index.size() });
-    this.#releaseBuildWaiters();
   }
 
   #releaseBuildWaiters(): void {
