@@ -103,7 +103,7 @@ async function build(): Promise<void> {
   const root = values.dir ?? join(tmpdir(), `facerec-bench-store-${process.pid}`);
   const nQueries = Number(values.queries);
   const cos = Number(values['query-cos']);
-  console.log(`store bench: dim ${DIM}, annThreshold ${config.annThreshold}, M ${config.hnswConnectivity}, efConstruction ${config.hnswExpansionAdd}, efSearch ${config.hnswExpansionSearch}, data ${values.data}${values.data === 'random' ? '' : ` (latent dim ${values['latent-dim']})`}, noisy queries at cos ${cos}`);
+  console.log(`store bench: dim ${DIM}, annThreshold ${config.annThreshold}, M ${config.hnswConnectivity}, efConstruction ${config.hnswExpansionAdd}, efSearch ${config.hnswExpansionSearch || "auto"}, data ${values.data}${values.data === 'random' ? '' : ` (latent dim ${values['latent-dim']})`}, noisy queries at cos ${cos}`);
   for (const size of values.sizes!.split(',').map(parseSize)) {
     const dataDir = join(root, `n${size}`);
     rmSync(dataDir, { recursive: true, force: true });
