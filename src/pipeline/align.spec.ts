@@ -93,6 +93,13 @@ test('a face wholly outside the image gives a black crop without running the war
   assert.ok(out.every((v) => v === 0));
 });
 
+test('degenerate landmarks (a source square far larger than the image) cut no more than the image', async () => {
+  const image = testImage(300, 220);
+  // Scale 1e-4: the 112×112 crop would map from a square about a million pixels wide.
+  const out = await warpSimilarity(image, { a: 1e-4, b: 0, tx: 0, ty: 0 }, ops);
+  assert.equal(out.length, 112 * 112 * 3);
+});
+
 test('landmarks already on the template give the identity transform', () => {
   const t = alignmentTransform(ARCFACE_TEMPLATE);
   assert.ok(Math.abs(t.a - 1) < 1e-12 && Math.abs(t.b) < 1e-12 && Math.abs(t.tx) < 1e-9 && Math.abs(t.ty) < 1e-9);

@@ -3,13 +3,14 @@
  * landmarks onto the ArcFace 112×112 template, applied by bilinear sampling
  * — the same result as insightface's
  * `cv2.warpAffine(img, M, (112, 112), borderValue=0)`, without a JavaScript
- * pixel loop. The face's neighbourhood is cut out by row copies (black where
- * it leaves the image) and ONNX Runtime samples it (`FaceImageOps.warp`);
+ * pixel loop. The part of the face's neighbourhood inside the image is cut
+ * out by row copies and ONNX Runtime samples it (`FaceImageOps.warp`), black
+ * beyond its edges, as OpenCV's border value 0;
  * align.spec.ts checks the result against a bilinear sample computed by
  * hand, pixel centres on integers.
  */
 import type { FaceImageOps } from './face-image-ops.js';
-import { cutRegion, overlapsImage, type PixelRect } from './region.js';
+import { clipToImage, cutRegion, type PixelRect } from './region.js';
 import { estimateSimilarity, invertSimilarity, applySimilarity, type SimilarityTransform } from './similarity-transform.js';
 import type { Point, RgbImage } from './types.js';
 
@@ -67,9 +68,10 @@ export function samplingMatrix(toImage: SimilarityTransform, rect: PixelRect): F
  */
 export async function warpSimilarity(image: RgbImage, t: SimilarityTransform, ops: FaceImageOps): Promise<Uint8Array> {
   const toImage = invertSimilarity(t);
-  const rect = sourceRegion(toImage, ALIGNED_SIZE);
-  // A face wholly outside the image (landmarks can stray past an edge) samples nothing but black.
-  if (!overlapsImage(image, rect)) return new Uint8Array(ALIGNED_SIZE * ALIGNED_SIZE * 3);
+  // Only the image's own pixels are cut: GridSample's zero padding is the black beyond them,
+  // and stray landmarks (a huge or far-off source square) cannot make the cut larger than the image.
+  const rect = clipToImage(image, sourceRegion(toImage, ALIGNED_SIZE));
+  if (!rect) return new Uint8Array(ALIGNED_SIZE * ALIGNED_SIZE * 3);
   return ops.warp(cutRegion(image, rect), samplingMatrix(toImage, rect));
 }
 

@@ -28,7 +28,11 @@ export function cutRegion(image: RgbImage, rect: PixelRect): RgbImage {
   return { data, width: rect.width, height: rect.height };
 }
 
-/** True when the rectangle and the image share at least one pixel. */
-export function overlapsImage(image: RgbImage, rect: PixelRect): boolean {
-  return rect.left < image.width && rect.top < image.height && rect.left + rect.width > 0 && rect.top + rect.height > 0;
+/** The part of the rectangle inside the image, or undefined when they share no pixel. */
+export function clipToImage(image: RgbImage, rect: PixelRect): PixelRect | undefined {
+  const left = Math.max(0, rect.left);
+  const top = Math.max(0, rect.top);
+  const right = Math.min(image.width, rect.left + rect.width);
+  const bottom = Math.min(image.height, rect.top + rect.height);
+  return right > left && bottom > top ? { left, top, width: right - left, height: bottom - top } : undefined;
 }
