@@ -27,11 +27,6 @@ export class IncrementalIndexBuild {
     return this.#next >= this.keys.length;
   }
 
-  /** Snapshot rows left to add. */
-  get remaining(): number {
-    return this.keys.length - this.#next;
-  }
-
   add(key: number, embedding: Float32Array): void {
     this.#touched.add(key);
     this.index.add(key, embedding);
