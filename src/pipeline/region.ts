@@ -14,15 +14,12 @@ export interface PixelRect {
  */
 export function cutRegion(image: RgbImage, rect: PixelRect): RgbImage {
   const data = Buffer.alloc(rect.width * rect.height * 3);
-  const inLeft = Math.max(0, rect.left);
-  const inTop = Math.max(0, rect.top);
-  const inRight = Math.min(image.width, rect.left + rect.width);
-  const inBottom = Math.min(image.height, rect.top + rect.height);
-  if (inRight > inLeft && inBottom > inTop) {
-    const dstX = (inLeft - rect.left) * 3;
-    for (let y = inTop; y < inBottom; y++) {
-      const src = (y * image.width + inLeft) * 3;
-      image.data.copy(data, (y - rect.top) * rect.width * 3 + dstX, src, src + (inRight - inLeft) * 3);
+  const inside = clipToImage(image, rect);
+  if (inside) {
+    const dstX = (inside.left - rect.left) * 3;
+    for (let y = inside.top; y < inside.top + inside.height; y++) {
+      const src = (y * image.width + inside.left) * 3;
+      image.data.copy(data, (y - rect.top) * rect.width * 3 + dstX, src, src + inside.width * 3);
     }
   }
   return { data, width: rect.width, height: rect.height };
