@@ -29,27 +29,34 @@ function fileFromMultipart(contentType: string, data: Buffer): Promise<Buffer> {
     try {
       parser = busboy({ headers: { 'content-type': contentType } });
     } catch (error) {
-      reject(new FacerecError('INVALID_ARGUMENT', `malformed multipart/form-data: ${(error as Error).message}`, { cause: error }));
+      reject(malformed(error as Error));
       return;
     }
-    let file: Promise<Buffer> | undefined;
+    let fileSeen = false;
     parser.on('file', (name, stream) => {
-      if (name !== UPLOAD_FIELD || file) {
+      if (name !== UPLOAD_FIELD || fileSeen) {
+        // A part we skip can still fail (a body cut off inside it): its error is
+        // the parser's error too, which rejects below, so here it is only swallowed.
+        stream.on('error', () => {});
         stream.resume();
         return;
       }
-      file = new Promise((done, fail) => {
-        const chunks: Buffer[] = [];
-        stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-        stream.once('end', () => done(Buffer.concat(chunks)));
-        stream.once('error', fail);
-      });
+      fileSeen = true;
+      // The answer is settled by whichever comes first: this part's end or an
+      // error of the part or the parser (settling twice is a no-op).
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.once('end', () => resolve(Buffer.concat(chunks)));
+      stream.on('error', (error: Error) => reject(malformed(error)));
     });
-    parser.once('error', (error: Error) => reject(new FacerecError('INVALID_ARGUMENT', `malformed multipart/form-data: ${error.message}`, { cause: error })));
+    parser.on('error', (error: Error) => reject(malformed(error)));
     parser.once('close', () => {
-      if (!file) reject(new FacerecError('INVALID_ARGUMENT', `multipart/form-data has no file field "${UPLOAD_FIELD}"`));
-      else file.then(resolve, reject);
+      if (!fileSeen) reject(new FacerecError('INVALID_ARGUMENT', `multipart/form-data has no file field "${UPLOAD_FIELD}"`));
     });
     parser.end(data);
   });
+}
+
+function malformed(error: Error): FacerecError {
+  return new FacerecError('INVALID_ARGUMENT', `malformed multipart/form-data: ${error.message}`, { cause: error });
 }
