@@ -49,6 +49,9 @@ export const ERROR_CATALOGUE = {
   // Batching and lifecycle
   QUEUE_FULL: { status: 'RESOURCE_EXHAUSTED', message: 'inference queue is full, retry later' },
   QUEUE_TIMEOUT: { status: 'UNAVAILABLE', message: 'request timed out in the inference queue' },
+  SERVER_BUSY: { status: 'RESOURCE_EXHAUSTED', message: 'server is at its limit of concurrent calls, retry later' },
+  STREAM_TOO_LONG: { status: 'RESOURCE_EXHAUSTED', message: 'too many items in one stream' },
+  CLIENT_NOT_READING: { status: 'RESOURCE_EXHAUSTED', message: 'client stopped reading replies' },
   SHUTTING_DOWN: { status: 'UNAVAILABLE', message: 'server is shutting down' },
   DEADLINE_EXCEEDED: { status: 'DEADLINE_EXCEEDED', message: 'deadline exceeded' },
   CANCELLED: { status: 'CANCELLED', message: 'request cancelled by the client' },

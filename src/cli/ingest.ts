@@ -18,6 +18,8 @@ import { UsageError, type CommandContext } from './face-commands.js';
 
 const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.heic', '.heif']);
 const PROGRESS_EVERY_MS = 2000;
+/** Items per BulkIngest call: well under the server's per-call limit, and a summary small enough to stream progress from. */
+const ITEMS_PER_CALL = 256;
 
 export interface IngestItem {
   readonly subjectId: string;
@@ -81,7 +83,8 @@ export async function ingestCommand(args: readonly string[], ctx: CommandContext
   if (items.length === 0) throw new FacerecError('INVALID_ARGUMENT', `no images under ${options.folder}/<subject>/ (extensions: ${[...IMAGE_EXTENSIONS].join(' ')})`);
   const progress = ctx.stderr ?? (() => {});
   const maxBytes = ctx.config.server.maxMessageBytes;
-  const client = new FaceRecognitionClient(options.server, credentials.createInsecure(), { 'grpc.max_send_message_length': maxBytes });
+  // The summary of a call can list up to 100 item errors: never let the default 4 MB receive limit drop it.
+  const client = new FaceRecognitionClient(options.server, credentials.createInsecure(), { 'grpc.max_send_message_length': maxBytes, 'grpc.max_receive_message_length': -1 });
   const metadata = new Metadata();
   if (options.token) metadata.set('authorization', `Bearer ${options.token}`);
 
@@ -91,12 +94,12 @@ export async function ingestCommand(args: readonly string[], ctx: CommandContext
     const seconds = (Date.now() - started) / 1000;
     progress(`[ingest] ${sent}/${items.length} images sent (${(sent / Math.max(seconds, 1e-3)).toFixed(1)} images/s)`);
   };
-  try {
-    const summary = await new Promise<IngestSummary>((resolve, reject) => {
+  let lastReport = Date.now();
+  const sendChunk = (chunk: readonly IngestItem[]) =>
+    new Promise<IngestSummary>((resolve, reject) => {
       const call = client.bulkIngest(metadata, (error, response) => (error ? reject(error) : resolve(response)));
       void (async () => {
-        let lastReport = Date.now();
-        for (const item of items) {
+        for (const item of chunk) {
           // An unreadable file still goes as an item (empty image), so the summary's
           // item index and counts line up with the listing.
           const image = await readFile(item.path).catch(() => Buffer.alloc(0));
@@ -114,6 +117,20 @@ export async function ingestCommand(args: readonly string[], ctx: CommandContext
         reject(error);
       });
     });
+  try {
+    // Calls of a bounded size: each summary is small and complete, and the server's
+    // per-call item limit is never reached, however large the folder.
+    const summary: IngestSummary = { received: 0, enrolled: 0, duplicates: 0, failed: 0, errors: [], elapsedMs: 0, errorsOmitted: 0 };
+    for (let first = 0; first < items.length; first += ITEMS_PER_CALL) {
+      const part = await sendChunk(items.slice(first, first + ITEMS_PER_CALL));
+      summary.received += part.received;
+      summary.enrolled += part.enrolled;
+      summary.duplicates += part.duplicates;
+      summary.failed += part.failed;
+      summary.errorsOmitted += part.errorsOmitted;
+      summary.errors.push(...part.errors.map((e) => ({ ...e, index: e.index + first })));
+    }
+    summary.elapsedMs = Date.now() - started;
     report();
     const errors = summary.errors.map((e) => ({ ...e, file: items[e.index]?.path }));
     ctx.stdout(JSON.stringify({ ...summary, errors }, null, 2));

@@ -29,6 +29,7 @@ import { packageRoot } from '../package-root.js';
 import { defaultModelsDir, loadBuildManifest } from '../models/manifest.js';
 import { createFacePipeline, closePipelineSessions, openPipelineSessions, type PipelineSessions } from '../pipeline/index.js';
 import { createVectorStore, type VectorStore } from '../store/index.js';
+import { createAdmission } from './admission.js';
 import { createAuthenticator } from './auth.js';
 import type { CallHooks } from './call-context.js';
 import { SERVICE_NAME, startGrpcServer, type RunningGrpcServer } from './grpc-server.js';
@@ -95,6 +96,8 @@ export async function startFacerec(config: Config, { logger }: StartOptions): Pr
     before: (method, metadata) => auth.authorize(method, authorizationOf(metadata)),
     finished: (method, code, durationMs) => metrics.recordRpc(method, code, durationMs),
     logger,
+    admission: createAdmission({ maxInflightRequests: config.server.maxInflightRequests, maxStreams: config.server.maxStreams }),
+    streamWriteTimeoutMs: config.server.streamWriteTimeoutMs,
   };
 
   const info = async (): Promise<Info> => {
@@ -120,6 +123,7 @@ export async function startFacerec(config: Config, { logger }: StartOptions): Pr
     hooks,
     span: (name, fn) => withSpan(tracer, name, fn),
     onStream: (delta) => (delta > 0 ? metrics.streamOpened() : metrics.streamClosed()),
+    maxIngestItems: config.server.maxIngestItems,
   });
 
   let grpc: RunningGrpcServer | undefined;

@@ -12,6 +12,7 @@ import type {
   sendUnaryData,
 } from '@grpc/grpc-js';
 import { FacerecError } from '../errors.js';
+import type { Admission, CallKind } from './admission.js';
 import { toServiceError, type StatusLogger } from './status.js';
 
 export interface CallContext {
@@ -26,7 +27,13 @@ export interface CallHooks {
   /** Called once per finished call with its gRPC status code (metrics). */
   finished?(method: string, code: number, durationMs: number): void;
   logger?: StatusLogger;
+  /** Caps concurrent calls; a refused call ends with SERVER_BUSY before any work. */
+  admission?: Admission;
+  /** Longest a stream's reply may wait for the client to read before the stream is ended (ms). */
+  streamWriteTimeoutMs?: number;
 }
+
+const DEFAULT_STREAM_WRITE_TIMEOUT_MS = 30_000;
 
 /** What every grpc-js server call has in common. */
 interface AnyCall {
@@ -63,11 +70,13 @@ function codeOf(error: unknown): number {
 }
 
 /** Runs a handler that answers once (unary or client stream) and reports its outcome to the hooks. */
-function answerOnce<Res>(method: string, hooks: CallHooks, call: AnyCall, callback: sendUnaryData<Res>, handler: (context: CallContext) => Promise<Res>): void {
+function answerOnce<Res>(method: string, kind: CallKind, hooks: CallHooks, call: AnyCall, callback: sendUnaryData<Res>, handler: (context: CallContext) => Promise<Res>): void {
   const started = performance.now();
   const { context, dispose } = contextOf(method, call);
+  let release: (() => void) | undefined;
   void (async () => {
     try {
+      release = hooks.admission?.admit(kind);
       await hooks.before?.(method, call.metadata);
       const response = await handler(context);
       hooks.finished?.(method, 0, performance.now() - started);
@@ -77,6 +86,7 @@ function answerOnce<Res>(method: string, hooks: CallHooks, call: AnyCall, callba
       hooks.finished?.(method, codeOf(serviceError), performance.now() - started);
       callback(serviceError);
     } finally {
+      release?.();
       dispose();
     }
   })();
@@ -84,26 +94,23 @@ function answerOnce<Res>(method: string, hooks: CallHooks, call: AnyCall, callba
 
 export function unary<Req, Res>(method: string, hooks: CallHooks, handler: (request: Req, context: CallContext) => Promise<Res>) {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void =>
-    answerOnce(method, hooks, call as AnyCall, callback, (context) => handler(call.request, context));
+    answerOnce(method, 'unary', hooks, call as AnyCall, callback, (context) => handler(call.request, context));
 }
 
 export function clientStream<Req, Res>(method: string, hooks: CallHooks, handler: (requests: AsyncIterable<Req>, context: CallContext) => Promise<Res>) {
   return (call: ServerReadableStream<Req, Res>, callback: sendUnaryData<Res>): void =>
-    answerOnce(method, hooks, call as AnyCall, callback, (context) => handler(call as AsyncIterable<Req>, context));
+    answerOnce(method, 'stream', hooks, call as AnyCall, callback, (context) => handler(call as AsyncIterable<Req>, context));
 }
 
 export function bidiStream<Req, Res>(method: string, hooks: CallHooks, handler: (requests: AsyncIterable<Req>, write: (response: Res) => Promise<void>, context: CallContext) => Promise<void>) {
   return (call: ServerDuplexStream<Req, Res>): void => {
     const started = performance.now();
     const { context, dispose } = contextOf(method, call as AnyCall);
-    // Respect back-pressure: wait for 'drain' when the socket buffer is full.
-    const write = (response: Res) =>
-      new Promise<void>((resolve) => {
-        if (call.write(response)) resolve();
-        else call.once('drain', () => resolve());
-      });
+    const write = writerFor(call, context.signal, hooks.streamWriteTimeoutMs ?? DEFAULT_STREAM_WRITE_TIMEOUT_MS);
+    let release: (() => void) | undefined;
     void (async () => {
       try {
+        release = hooks.admission?.admit('stream');
         await hooks.before?.(method, call.metadata);
         // Readable's default iterator destroys the duplex when the client half-closes,
         // which would drop the responses still to be written after the last request.
@@ -113,11 +120,43 @@ export function bidiStream<Req, Res>(method: string, hooks: CallHooks, handler: 
       } catch (error) {
         const serviceError = toServiceError(error, hooks.logger);
         hooks.finished?.(method, codeOf(serviceError), performance.now() - started);
-        // grpc-js turns an 'error' event on a server stream into the call's final status.
-        call.emit('error', serviceError);
+        // grpc-js turns an 'error' event on a server stream into the call's final
+        // status; a cancelled call has already ended and has no one to tell.
+        if (!call.cancelled) call.emit('error', serviceError);
       } finally {
+        release?.();
         dispose();
       }
     })();
   };
+}
+
+/**
+ * Writes one response, respecting back-pressure: when the socket buffer is
+ * full it waits for 'drain', but never for ever. A cancelled call (the client
+ * hung up, or its deadline passed) rejects the wait at once, and a client that
+ * keeps the connection open but stops reading gets CLIENT_NOT_READING after
+ * timeoutMs, so the handler ends and frees what the stream holds.
+ */
+function writerFor<Res>(call: ServerDuplexStream<unknown, Res>, signal: AbortSignal, timeoutMs: number): (response: Res) => Promise<void> {
+  return (response) =>
+    new Promise<void>((resolve, reject) => {
+      if (signal.aborted) return reject(signal.reason);
+      if (call.write(response)) return resolve();
+      const settle = (error?: unknown) => {
+        clearTimeout(timer);
+        call.removeListener('drain', onDrain);
+        signal.removeEventListener('abort', onAbort);
+        if (error === undefined) resolve();
+        else reject(error);
+      };
+      const onDrain = () => settle();
+      const onAbort = () => settle(signal.reason);
+      const timer = setTimeout(
+        () => settle(new FacerecError('CLIENT_NOT_READING', `a reply waited ${timeoutMs} ms for flow control`)),
+        timeoutMs,
+      );
+      call.once('drain', onDrain);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
 }

@@ -12,6 +12,7 @@ import type { DetectedFace } from '../pipeline/types.js';
 import { deriveFaceId, sha256Hex } from '../store/face-id.js';
 import type { VectorStore } from '../store/vector-store.js';
 import { clientStream, unary, type CallContext, type CallHooks } from './call-context.js';
+import { forEachConcurrently } from './stream-window.js';
 import { largestFace, toProtoFace } from './convert.js';
 import type { FaceAnalyzer, SpanRunner } from './service.js';
 import { codeName, toServiceError } from './status.js';
@@ -23,7 +24,13 @@ export interface IngestOptions {
   readonly span?: SpanRunner;
   /** Items analysed at once within one stream. */
   readonly concurrency?: number;
+  /** Items one BulkIngest call may send; more end the call with STREAM_TOO_LONG. */
+  readonly maxItemsPerStream?: number;
+  /** Item errors a summary lists in full; the rest are counted in errors_omitted. */
+  readonly maxReportedErrors?: number;
 }
+
+export const DEFAULT_MAX_REPORTED_ERRORS = 100;
 
 const MAX_ID_LENGTH = 256;
 
@@ -67,11 +74,23 @@ export function createIngestHandlers(options: IngestOptions): UntypedServiceImpl
     bulkIngest: clientStream<IngestRequest, IngestSummary>('BulkIngest', hooks, async (items, context) => {
       const started = performance.now();
       const summary = { received: 0, enrolled: 0, duplicates: 0, failed: 0 };
-      const errors: ItemError[] = [];
-      const inflight = new Set<Promise<void>>();
-      const limit = Math.max(1, options.concurrency ?? 4);
+      const errors = new ItemErrors(options.maxReportedErrors ?? DEFAULT_MAX_REPORTED_ERRORS);
+      const maxItems = options.maxItemsPerStream ?? Number.POSITIVE_INFINITY;
 
-      const process = async (item: IngestRequest, index: number) => {
+      const indexed = async function* () {
+        for await (const item of items) {
+          if (summary.received >= maxItems) {
+            throw new FacerecError(
+              'STREAM_TOO_LONG',
+              `BulkIngest takes at most ${maxItems} items per call; the first ${maxItems} were processed (re-sending them is harmless: enrolment is idempotent), send the rest in another call`,
+            );
+          }
+          yield { item, index: summary.received++ };
+        }
+      };
+
+      // One bad item is reported and the stream goes on; only a cancelled call stops it.
+      await forEachConcurrently(indexed(), { depth: options.concurrency ?? 4, signal: context.signal }, async ({ item, index }) => {
         try {
           const outcome = await span(SPAN.ingestItem, () => enrolOne(item, context));
           if (outcome.duplicate) summary.duplicates++;
@@ -80,21 +99,35 @@ export function createIngestHandlers(options: IngestOptions): UntypedServiceImpl
           if (context.signal.aborted) throw error;
           summary.failed++;
           const status = toServiceError(error, hooks.logger);
-          errors.push({ index, subjectId: item.subjectId, code: status.code, codeName: codeName(status.code), message: status.details });
+          errors.add({ index, subjectId: item.subjectId, code: status.code, codeName: codeName(status.code), message: status.details });
         }
-      };
-
-      for await (const item of items) {
-        const index = summary.received++;
-        const task = process(item, index).finally(() => inflight.delete(task));
-        inflight.add(task);
-        if (inflight.size >= limit) await Promise.race(inflight);
-      }
-      await Promise.all(inflight);
-      errors.sort((a, b) => a.index - b.index);
-      return { ...summary, errors, elapsedMs: performance.now() - started };
+      });
+      return { ...summary, errors: errors.list(), errorsOmitted: errors.omitted, elapsedMs: performance.now() - started };
     }),
   };
+}
+
+/**
+ * The errors a summary reports: the first `max` by item index in full, then
+ * only a count, so a summary of any stream fits in one small message.
+ */
+class ItemErrors {
+  readonly #kept: ItemError[] = [];
+  omitted = 0;
+  constructor(private readonly max: number) {}
+
+  add(error: ItemError): void {
+    this.#kept.push(error);
+    if (this.#kept.length <= this.max) return;
+    // Items finish out of order: keep the lowest indexes.
+    this.#kept.sort((a, b) => a.index - b.index);
+    this.#kept.pop();
+    this.omitted++;
+  }
+
+  list(): ItemError[] {
+    return [...this.#kept].sort((a, b) => a.index - b.index);
+  }
 }
 
 async function faceExists(store: VectorStore, faceId: string): Promise<boolean> {

@@ -24,6 +24,7 @@ import type { Payload, VectorStore } from '../store/vector-store.js';
 import { bidiStream, clientStream, unary, type CallContext, type CallHooks } from './call-context.js';
 import { largestFace, toProtoFace, toRecognizeResponse } from './convert.js';
 import { imageFromHttpBody } from './http-body.js';
+import { mapInOrder } from './stream-window.js';
 import { createIngestHandlers } from './ingest.js';
 import { createSubjectHandlers } from './subjects.js';
 import { toServiceError } from './status.js';
@@ -54,6 +55,8 @@ export interface ServiceOptions {
   readonly span?: SpanRunner;
   /** Called around each RecognizeStream (metrics: active streams). */
   readonly onStream?: (delta: 1 | -1) => void;
+  /** Items one BulkIngest call may send. */
+  readonly maxIngestItems?: number;
 }
 
 const MAX_TOP_K = 100;
@@ -146,14 +149,10 @@ export function createFaceRecognitionService(options: ServiceOptions): UntypedSe
       options.onStream?.(1);
       try {
         // A small in-order window: frame n+1 decodes while frame n is in the
-        // models, so one camera keeps the batcher busier without reordering.
-        const window: Promise<FrameResult>[] = [];
-        const depth = Math.max(1, options.streamWindow ?? 2);
-        for await (const frame of frames) {
-          window.push(recognizeFrame(frame, context));
-          if (window.length >= depth) await write(await window.shift()!);
-        }
-        while (window.length > 0) await write(await window.shift()!);
+        // models, so one camera keeps the batcher busier; each result still
+        // leaves as soon as it and the frames before it are done.
+        const depth = options.streamWindow ?? 2;
+        await mapInOrder(frames, { depth, signal: context.signal }, (frame) => recognizeFrame(frame, context), write);
       } finally {
         options.onStream?.(-1);
       }
@@ -161,7 +160,7 @@ export function createFaceRecognitionService(options: ServiceOptions): UntypedSe
 
     getInfo: unary('GetInfo', hooks, () => options.info()),
 
-    ...createIngestHandlers({ analyzer, store, hooks, span }),
+    ...createIngestHandlers({ analyzer, store, hooks, span, maxItemsPerStream: options.maxIngestItems }),
     ...createSubjectHandlers({ store, hooks }),
   };
 }

@@ -27,6 +27,7 @@ export function grpcCodeOf(name: GrpcCodeName): status {
 const RETRY_AFTER_SECONDS: Partial<Record<ErrorCode, number>> = {
   QUEUE_FULL: 1,
   QUEUE_TIMEOUT: 1,
+  SERVER_BUSY: 1,
   SHUTTING_DOWN: 5,
   STORE_UNAVAILABLE: 5,
 };
