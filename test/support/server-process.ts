@@ -1,0 +1,109 @@
+/**
+ * The real server as its own process (`facerec serve`, as `npm start` and the
+ * container run it), for tests that must see whether the process survives:
+ * its PID, its JSON log lines and its exit are all observable here.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { credentials } from '@grpc/grpc-js';
+import { FaceRecognitionClient } from '../../src/gen/facerec/v1/facerec.js';
+import { freePort } from './free-port.js';
+
+const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+
+export interface LogLine {
+  readonly level: string;
+  readonly message: string;
+  readonly [field: string]: unknown;
+}
+
+export interface ServerProcess {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  readonly grpcPort: number;
+  readonly restUrl: string;
+  readonly metricsUrl: string;
+  readonly dataDir: string;
+  readonly client: FaceRecognitionClient;
+  /** Every JSON log line so far. */
+  readonly logs: readonly LogLine[];
+  /** Whether the process is still running. */
+  alive(): boolean;
+  /** SIGTERM and wait for the exit; removes DATA_DIR unless it was given. */
+  stop(): Promise<void>;
+}
+
+export interface ServerProcessOptions {
+  /** Extra environment (settings); ports and DATA_DIR are filled in. */
+  readonly env?: Record<string, string>;
+  /** Reuse a data directory (kept on stop). */
+  readonly dataDir?: string;
+}
+
+/** Spawns `facerec serve` on loopback and resolves once it logs "facerec serving". */
+export async function startServerProcess(options: ServerProcessOptions = {}): Promise<ServerProcess> {
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'facerec-proc-')));
+  const [restPort, metricsPort] = [await freePort(), await freePort()];
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve'], {
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      FACEREC_HOST: '127.0.0.1',
+      GRPC_PORT: '0',
+      REST_PORT: String(restPort),
+      METRICS_PORT: String(metricsPort),
+      DATA_DIR: dataDir,
+      FACEREC_PIPELINE__INTRA_OP_THREADS: '1',
+      ...options.env,
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const logs: LogLine[] = [];
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const serving = new Promise<LogLine>((resolve, reject) => {
+    createInterface({ input: child.stderr! }).on('line', (text) => {
+      let line: LogLine;
+      try {
+        line = JSON.parse(text) as LogLine;
+      } catch {
+        line = { level: 'raw', message: text };
+      }
+      logs.push(line);
+      if (line.message === 'facerec serving') resolve(line);
+    });
+    void exited.then(() => reject(new Error(`facerec serve exited before serving:\n${logs.map((l) => JSON.stringify(l)).join('\n')}`)));
+  });
+  const ready = await serving;
+  const grpcPort = ready['grpcPort'] as number;
+  const client = new FaceRecognitionClient(`127.0.0.1:${grpcPort}`, credentials.createInsecure(), {
+    'grpc.max_send_message_length': 64 * 1024 * 1024,
+    'grpc.max_receive_message_length': 64 * 1024 * 1024,
+  });
+  return {
+    child,
+    pid: child.pid!,
+    grpcPort,
+    restUrl: `http://127.0.0.1:${restPort}`,
+    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
+    dataDir,
+    client,
+    logs,
+    alive: () => child.exitCode === null && child.signalCode === null,
+    async stop() {
+      client.close();
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+      if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The value of one unlabelled Prometheus gauge or counter. */
+export async function metricValue(metricsUrl: string, name: string): Promise<number | undefined> {
+  const text = await (await fetch(metricsUrl)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? undefined : Number(line.slice(name.length + 1));
+}
