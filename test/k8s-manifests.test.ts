@@ -1,16 +1,21 @@
 /**
  * Offline checks of k8s/: every manifest parses and has the basic shape, the
- * pieces refer to each other by the right names, and the Grafana dashboard
- * only queries metrics that src/telemetry/metrics.ts really exports.
+ * pieces refer to each other by the right names, no key ships with them, and
+ * the Grafana dashboard only queries metrics that src/telemetry/metrics.ts
+ * really exports.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { createMetrics } from '../src/telemetry/metrics.js';
 import { METRIC } from '../src/telemetry/names.js';
 import { CONFIG_SCHEMA } from '../src/config/schema.js';
+import { loadConfig } from '../src/config/load.js';
+import { isFacerecError } from '../src/errors.js';
+import { envoyProbeTargets } from '../src/envoy-check/index.js';
 
 const K8S = 'k8s';
 
@@ -84,7 +89,8 @@ describe('k8s manifests', () => {
     const claim = pod.volumes.find((v: any) => v.name === 'data').persistentVolumeClaim.claimName;
     find('PersistentVolumeClaim', claim);
     const secretRef = container.env.find((e: any) => e.name === 'AUTH_SECRET_KEY').valueFrom.secretKeyRef;
-    assert.ok(find('Secret', secretRef.name).stringData![secretRef.key]);
+    assert.deepEqual([secretRef.name, secretRef.key], ['facerec-auth', 'AUTH_SECRET_KEY']);
+    assert.notEqual(secretRef.optional, true, 'no Secret, no pod: never a server with auth off');
     const annotations = deployment.spec.template.metadata.annotations;
     assert.deepEqual([annotations['prometheus.io/scrape'], annotations['prometheus.io/port']], ['true', '9464']);
     // Every env name in the ConfigMap is one the server reads (or a standard OTEL_ one).
@@ -127,8 +133,54 @@ describe('k8s manifests', () => {
     assert.equal(monitor.spec.selector.matchLabels['app.kubernetes.io/name'], serviceLabels['app.kubernetes.io/name']);
     const envoy = find('Deployment', 'envoy').spec.template.spec;
     assert.equal(envoy.volumes.find((v: any) => v.name === 'config').configMap.name, 'envoy-config');
-    const jwks = find('Secret', envoy.volumes.find((v: any) => v.name === 'jwks').secret.secretName);
-    assert.ok(JSON.parse(jwks.stringData!['jwks.json'] ?? '').keys.length > 0);
+    const jwks = envoy.volumes.find((v: any) => v.name === 'jwks').secret;
+    assert.deepEqual([jwks.secretName, jwks.items.map((i: any) => i.key)], ['facerec-envoy-jwks', ['jwks.json']]);
+    assert.notEqual(jwks.optional, true, 'Envoy without its JWKS must not start');
+  });
+
+  it('ships no secret values, and the facerec config refuses to start without AUTH_SECRET_KEY', () => {
+    for (const { file, doc } of manifests) {
+      assert.notEqual(doc.kind, 'Secret', `${file}: Secret ${doc.metadata?.name} ships a value; create it with kubectl instead (README)`);
+      for (const container of doc.kind === 'Deployment' ? doc.spec.template.spec.containers : []) {
+        for (const entry of container.env ?? []) assert.ok(!/SECRET|API_KEY|TOKEN/.test(entry.name) || entry.value === undefined, `${file}: ${entry.name} has a literal value`);
+      }
+    }
+    const config = find('ConfigMap', 'facerec-config').data!;
+    for (const name of Object.keys(config)) assert.ok(!/SECRET|API_KEY/.test(name), `ConfigMap sets ${name}`);
+    assert.equal(config.FACEREC_AUTH__REQUIRED, 'true');
+    // The pod's environment without the Secret, as the server reads it.
+    assert.throws(() => loadConfig({ env: config }), (error: unknown) => isFacerecError(error, 'CONFIG_INVALID') && /AUTH_SECRET_KEY is not set/.test(error.message));
+    // With a key as the README makes it (openssl rand -base64 48), it starts.
+    assert.equal(loadConfig({ env: { ...config, AUTH_SECRET_KEY: randomBytes(48).toString('base64') } }).auth.required, true);
+  });
+
+  it('the README creates the Secrets the manifests name, from one key', () => {
+    const readme = readFileSync('README.md', 'utf8');
+    assert.match(readme, /kubectl create secret generic facerec-auth --from-literal=AUTH_SECRET_KEY="\$KEY"/);
+    assert.match(readme, /kubectl create secret generic facerec-envoy-jwks --from-file=jwks\.json=<\(AUTH_SECRET_KEY="\$KEY" npx facerec jwks\)/);
+  });
+
+  it('probes Envoy on its health endpoint, never on the loopback-only admin port', () => {
+    const targets = envoyProbeTargets(readFileSync('envoy/envoy.yaml', 'utf8'));
+    assert.ok(targets.health.length > 0, 'envoy.yaml answers a health path');
+    const container = find('Deployment', 'envoy').spec.template.spec.containers[0];
+    const portOf = (port: string | number) => (typeof port === 'number' ? port : container.ports.find((p: any) => p.name === port)?.containerPort);
+    assert.ok(!container.ports.some((p: any) => p.containerPort === targets.adminPort), 'admin is not a container port');
+    for (const name of ['readinessProbe', 'livenessProbe']) {
+      const probe = container[name].httpGet;
+      const port = portOf(probe.port);
+      assert.notEqual(port, targets.adminPort, `${name} on the admin port`);
+      assert.ok(targets.health.some((h) => h.port === port && h.path === probe.path), `${name} ${probe.path} on ${port} is not a health endpoint of envoy.yaml`);
+    }
+  });
+
+  it('gives the server the issuer and audience Envoy checks', () => {
+    const envoy = parse(readFileSync('envoy/envoy.yaml', 'utf8'));
+    const hcm = envoy.static_resources.listeners[0].filter_chains[0].filters[0].typed_config;
+    const provider = hcm.http_filters.find((f: any) => f.name === 'envoy.filters.http.jwt_authn').typed_config.providers.facerec;
+    const config = find('ConfigMap', 'facerec-config').data!;
+    assert.equal(config.AUTH_ISSUER, provider.issuer);
+    assert.ok(provider.audiences.includes(config.AUTH_AUDIENCE), `${config.AUTH_AUDIENCE} is one of ${provider.audiences}`);
   });
 });
 

@@ -10,6 +10,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { SignJWT } from 'jose';
 import sharp from 'sharp';
 import type { Face } from '../src/gen/facerec/v1/facerec.js';
 import { mintToken } from '../src/server/auth.js';
@@ -455,10 +456,12 @@ describe('REST API with JWT auth (real server)', () => {
 
   it('a bad token → 401 UNAUTHENTICATED', async () => {
     await expectStatus(await recognize('Bearer garbage'), 401, 16, /malformed/);
-    const otherSecret = await mintToken({ secret: 'some-other-secret-0123456789', scopes: ['faces:read'] });
+    const otherSecret = await mintToken({ secret: 'some-other-secret-0123456789abcdef', scopes: ['faces:read'] });
     await expectStatus(await recognize(`Bearer ${otherSecret}`), 401, 16, /signature/);
     const expired = await mintToken({ secret, scopes: ['faces:read'], expiresIn: '-1m' });
     await expectStatus(await recognize(`Bearer ${expired}`), 401, 16, /expired/);
+    const endless = await new SignJWT({ scope: 'faces:read' }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(secret));
+    await expectStatus(await recognize(`Bearer ${endless}`), 401, 16, /no "exp" claim/);
     await expectStatus(await recognize('Basic dXNlcjpwYXNz'), 401, 16);
   });
 

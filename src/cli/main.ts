@@ -11,6 +11,7 @@ import { loadConfig } from '../config/load.js';
 import { isFacerecError } from '../errors.js';
 import { UsageError, compareCommand, detectCommand, embedCommand, type CommandContext } from './face-commands.js';
 import { ingestCommand } from './ingest.js';
+import { jwksCommand } from './jwks.js';
 import { serveCommand } from './serve.js';
 import { tokenCommand } from './token.js';
 
@@ -34,11 +35,12 @@ export const COMMANDS: Record<string, Command> = {
     run: ingestCommand,
   },
   token: {
-    usage: 'facerec token [--scope faces:read,faces:write] [--expires 30d] [--subject NAME]',
-    summary: 'mint a bearer token signed with AUTH_SECRET_KEY',
-    ownFlags: ['--scope', '--expires', '--subject'],
+    usage: 'facerec token [--scope faces:read,faces:write] [--expires 30d] [--subject NAME] [--issuer ISS] [--audience AUD]',
+    summary: 'mint a bearer token signed with AUTH_SECRET_KEY (iss/aud default to AUTH_ISSUER/AUTH_AUDIENCE)',
+    ownFlags: ['--scope', '--expires', '--subject', '--issuer', '--audience'],
     run: tokenCommand,
   },
+  jwks: { usage: 'facerec jwks', summary: 'print AUTH_SECRET_KEY as the JWKS for Envoy’s jwt_authn', run: jwksCommand },
   help: { usage: 'facerec help', summary: 'this text', run: async (_args, ctx) => ctx.stdout(helpText()) },
 };
 

@@ -39,6 +39,40 @@ describe('loadConfig', () => {
     );
   });
 
+  it('leaves auth off but allowed by default, and reads the auth settings by their names', () => {
+    assert.equal(loadConfig({ env: {} }).auth.required, false);
+    const config = loadConfig({ env: { AUTH_SECRET_KEY: 'k'.repeat(48), AUTH_ALGORITHM: 'HS384', FACEREC_AUTH__REQUIRED: 'true', AUTH_ISSUER: 'facerec', AUTH_AUDIENCE: 'facerec-api' } });
+    assert.deepEqual({ ...config.auth }, { secretKey: 'k'.repeat(48), algorithm: 'HS384', required: true, issuer: 'facerec', audience: 'facerec-api' });
+  });
+
+  it('refuses FACEREC_AUTH__REQUIRED without AUTH_SECRET_KEY (an empty one counts as unset)', () => {
+    for (const env of [{ FACEREC_AUTH__REQUIRED: 'true' }, { FACEREC_AUTH__REQUIRED: '1', AUTH_SECRET_KEY: '' }]) {
+      assert.throws(() => loadConfig({ env }), (error: unknown) => isFacerecError(error, 'CONFIG_INVALID') && /FACEREC_AUTH__REQUIRED is true but AUTH_SECRET_KEY is not set/.test(error.message));
+    }
+  });
+
+  it('refuses a key shorter than the hash output of AUTH_ALGORITHM, without echoing it', () => {
+    const cases: Array<[string, number]> = [['HS256', 32], ['HS384', 48], ['HS512', 64]];
+    for (const [algorithm, bytes] of cases) {
+      const short = 's'.repeat(bytes - 1);
+      assert.throws(
+        () => loadConfig({ env: { AUTH_SECRET_KEY: short, AUTH_ALGORITHM: algorithm } }),
+        (error: unknown) => isFacerecError(error, 'CONFIG_INVALID') && error.message.includes(`AUTH_SECRET_KEY is ${bytes - 1} bytes; ${algorithm} needs at least ${bytes}`) && !error.message.includes(short),
+      );
+      assert.equal(loadConfig({ env: { AUTH_SECRET_KEY: 's'.repeat(bytes), AUTH_ALGORITHM: algorithm } }).auth.secretKey?.length, bytes);
+    }
+    // Overrides (how tests and embedders pass a key) are held to the same rule.
+    assert.throws(() => loadConfig({ env: {}, overrides: { auth: { secretKey: 'short' } } }), /AUTH_SECRET_KEY is 5 bytes/);
+  });
+
+  it('reports a bad AUTH_ALGORITHM once, not again as a key-length problem', () => {
+    assert.throws(() => loadConfig({ env: { AUTH_SECRET_KEY: 'short', AUTH_ALGORITHM: 'RS256' } }), (error: unknown) => {
+      assert.ok(isFacerecError(error, 'CONFIG_INVALID'));
+      assert.deepEqual(error.details['problems'], ['AUTH_ALGORITHM: expected one of HS256, HS384, HS512, got "RS256"']);
+      return true;
+    });
+  });
+
   it('gives every setting a distinct environment name', () => {
     const names = listSettings().map(({ spec }) => spec.env);
     assert.equal(new Set(names).size, names.length);

@@ -1,5 +1,5 @@
 import { FacerecError } from '../errors.js';
-import { CONFIG_SCHEMA, type Config, type SettingSpec } from './schema.js';
+import { CONFIG_SCHEMA, type AuthConfig, type Config, type SettingSpec } from './schema.js';
 
 export interface LoadConfigOptions {
   env?: NodeJS.ProcessEnv;
@@ -120,8 +120,37 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     setPath(config, path, value);
   }
 
+  // Rules that span settings. An AUTH_ALGORITHM that failed to parse has no
+  // minimum key length, so it is reported once, above, and not again here.
+  problems.push(...authProblems((config as unknown as Config).auth));
   if (problems.length > 0) {
     throw new FacerecError('CONFIG_INVALID', problems.join('; '), { details: { problems } });
   }
   return deepFreeze(config) as unknown as Config;
+}
+
+/**
+ * The shortest HMAC key each algorithm accepts: as many bytes as its hash
+ * output (RFC 7518 section 3.2). A shorter key makes the token signature no
+ * stronger than the key, however long the hash.
+ */
+export const MIN_SECRET_BYTES: Readonly<Record<string, number>> = { HS256: 32, HS384: 48, HS512: 64 };
+
+/**
+ * Why an auth config must not be served, in words for the operator; empty
+ * when it is fine. Used by loadConfig and again by createAuthenticator, so a
+ * config built by hand fails the same way.
+ */
+export function authProblems(auth: Pick<AuthConfig, 'secretKey' | 'algorithm' | 'required'>): string[] {
+  const problems: string[] = [];
+  if (!auth.secretKey) {
+    if (auth.required) problems.push('FACEREC_AUTH__REQUIRED is true but AUTH_SECRET_KEY is not set: set the key (e.g. openssl rand -base64 48) or the server would accept every RPC without a token');
+    return problems;
+  }
+  const minimum = MIN_SECRET_BYTES[auth.algorithm];
+  const bytes = Buffer.byteLength(auth.secretKey, 'utf8');
+  if (minimum !== undefined && bytes < minimum) {
+    problems.push(`AUTH_SECRET_KEY is ${bytes} bytes; ${auth.algorithm} needs at least ${minimum} (RFC 7518 §3.2: no shorter than the hash output). Make one with: openssl rand -base64 48`);
+  }
+  return problems;
 }

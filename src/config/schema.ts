@@ -46,8 +46,11 @@ export const CONFIG_SCHEMA = {
     shutdownGraceMs: s({ type: 'number', default: 10_000, min: 0, env: 'FACEREC_SERVER__SHUTDOWN_GRACE_MS', description: 'time in-flight RPCs get to finish on SIGTERM (ms)' }),
   },
   auth: {
-    secretKey: s({ type: 'string', default: undefined, env: 'AUTH_SECRET_KEY', description: 'HMAC secret for JWT bearer tokens; unset turns auth off' }),
+    secretKey: s({ type: 'string', default: undefined, env: 'AUTH_SECRET_KEY', description: 'HMAC secret for JWT bearer tokens, at least as many UTF-8 bytes as the hash output (32 for HS256, 48 for HS384, 64 for HS512); unset turns auth off (logged as a warning)' }),
     algorithm: s({ type: 'string', default: 'HS256', choices: ['HS256', 'HS384', 'HS512'], env: 'AUTH_ALGORITHM', description: 'JWT signing algorithm' }),
+    required: s({ type: 'boolean', default: false, env: 'FACEREC_AUTH__REQUIRED', description: 'refuse to start without AUTH_SECRET_KEY instead of serving every RPC unauthenticated' }),
+    issuer: s({ type: 'string', default: undefined, env: 'AUTH_ISSUER', description: 'when set, tokens must carry this `iss` (and `facerec token` sets it); must equal Envoy\'s jwt_authn issuer' }),
+    audience: s({ type: 'string', default: undefined, env: 'AUTH_AUDIENCE', description: 'when set, tokens must carry this `aud` (and `facerec token` sets it); must be one of Envoy\'s jwt_authn audiences' }),
   },
   store: {
     dataDir: s({ type: 'string', default: './data', env: 'DATA_DIR', flag: '--data-dir', description: 'directory of the embedded gallery' }),

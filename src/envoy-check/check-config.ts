@@ -3,11 +3,15 @@
  * Envoy's v3 Bootstrap (unknown fields, unresolvable `@type`s, bad enums and
  * durations all fail, as in Envoy) and then cross-checks what Envoy would
  * check at start-up, plus the facerec-specific wiring (filter order, HTTP/2
- * upstreams, transcoder service, JWKS).
+ * upstreams, transcoder service, JWKS) and what a deployment relies on
+ * (check-operations.ts: loopback admin, health endpoint, stream timeouts,
+ * body limit).
  */
 import { fromJson, type FileRegistry } from '@bufbuild/protobuf';
 import { parse as parseYaml } from 'yaml';
+import { CONFIG_SCHEMA } from '../config/schema.js';
 import { FACEREC_SERVICE, unaryMethodsWithoutRule } from '../server/rest/descriptor.js';
+import { checkAdmin, checkBodyLimit, checkJwtExpiry, checkStreamingRoutes, healthEndpoints } from './check-operations.js';
 import { checkJwks } from './jwks.js';
 
 type Json = Record<string, any>;
@@ -19,9 +23,11 @@ export interface EnvoyCheckInputs {
   readonly appRegistry: FileRegistry;
   /** Reads a file that the config names (proto_descriptor, local_jwks.filename) from its deployment path. */
   readonly readDeployedFile: (path: string) => string | undefined;
+  /** The server's FACEREC_SERVER__MAX_MESSAGE_BYTES; default: the schema's default. */
+  readonly serverMaxMessageBytes?: number;
 }
 
-const FILTER_ORDER = ['envoy.filters.http.cors', 'envoy.filters.http.jwt_authn', 'envoy.filters.http.grpc_json_transcoder', 'envoy.filters.http.router'];
+const FILTER_ORDER = ['envoy.filters.http.health_check', 'envoy.filters.http.cors', 'envoy.filters.http.jwt_authn', 'envoy.filters.http.grpc_json_transcoder', 'envoy.filters.http.router'];
 const HCM_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 const HTTP_OPTIONS_KEY = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 
@@ -45,20 +51,35 @@ export function checkEnvoyConfig(yamlText: string, inputs: EnvoyCheckInputs): st
   for (const cluster of (config.static_resources?.clusters ?? []) as Json[]) clusters.set(cluster.name, cluster);
   const hcms = listHcms(config);
   if (hcms.length === 0) problems.push('no listener has an http_connection_manager');
-  for (const hcm of hcms) problems.push(...checkHcm(hcm, clusters, inputs));
+  for (const { hcm } of hcms) problems.push(...checkHcm(hcm, clusters, inputs));
+  problems.push(...checkAdmin(config));
+  const adminPort = config.admin?.address?.socket_address?.port_value;
+  if (!healthEndpoints(hcms).some(({ port }) => port !== adminPort)) {
+    problems.push('no health endpoint for Kubernetes probes: add an envoy.filters.http.health_check filter (pass_through_mode: false, :path exact) to a listener');
+  }
   return problems;
 }
 
-function listHcms(config: Json): Json[] {
-  const out: Json[] = [];
+function listHcms(config: Json): Array<{ port: number; hcm: Json }> {
+  const out: Array<{ port: number; hcm: Json }> = [];
   for (const listener of (config.static_resources?.listeners ?? []) as Json[]) {
+    const port = Number(listener.address?.socket_address?.port_value);
     for (const chain of (listener.filter_chains ?? []) as Json[]) {
       for (const filter of (chain.filters ?? []) as Json[]) {
-        if (filter.typed_config?.['@type'] === HCM_TYPE) out.push(filter.typed_config);
+        if (filter.typed_config?.['@type'] === HCM_TYPE) out.push({ port, hcm: filter.typed_config });
       }
     }
   }
   return out;
+}
+
+/**
+ * Where Kubernetes may probe this Envoy (health_check filter paths by listener
+ * port) and its admin port, which probes must not use: admin is loopback-only.
+ */
+export function envoyProbeTargets(yamlText: string): { adminPort: number | undefined; health: Array<{ port: number; path: string }> } {
+  const config = parseYaml(yamlText) as Json;
+  return { adminPort: config.admin?.address?.socket_address?.port_value, health: healthEndpoints(listHcms(config)) };
 }
 
 function checkHcm(hcm: Json, clusters: Map<string, Json>, inputs: EnvoyCheckInputs): string[] {
@@ -87,9 +108,13 @@ function checkHcm(hcm: Json, clusters: Map<string, Json>, inputs: EnvoyCheckInpu
     else if (!tracing.typed_config?.http_service) problems.push(`tracer ${tracing.name} has no collector (grpc_service or http_service)`);
   }
   const transcoder = filters.find((f) => f.name === 'envoy.filters.http.grpc_json_transcoder')?.typed_config;
-  if (transcoder) problems.push(...checkTranscoder(transcoder, inputs));
+  if (transcoder) {
+    problems.push(...checkTranscoder(transcoder, inputs));
+    problems.push(...checkBodyLimit(transcoder, inputs.serverMaxMessageBytes ?? CONFIG_SCHEMA.server.maxMessageBytes.default));
+  }
   const jwt = filters.find((f) => f.name === 'envoy.filters.http.jwt_authn')?.typed_config;
-  if (jwt) problems.push(...checkJwtAuthn(jwt, clusters, inputs));
+  if (jwt) problems.push(...checkJwtAuthn(jwt, clusters, inputs), ...checkJwtExpiry(jwt));
+  problems.push(...checkStreamingRoutes(hcm, inputs.appRegistry));
   return problems;
 }
 

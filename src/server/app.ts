@@ -67,6 +67,14 @@ function authorizationOf(metadata: Metadata): string | undefined {
 }
 
 export async function startFacerec(config: Config, { logger }: StartOptions): Promise<RunningFacerec> {
+  // First, before models and store open: a refused auth config (CONFIG_INVALID)
+  // then stops start-up with nothing to tear down.
+  const auth = createAuthenticator(config.auth);
+  if (!auth.enabled) {
+    // Loud on purpose: an unset key is easy to miss in a deployment, and the
+    // result is a server that anyone who can reach it may read and change.
+    logger.warn('AUTH IS OFF: AUTH_SECRET_KEY is not set, so every RPC is open to anyone who can reach this server; set AUTH_SECRET_KEY, and FACEREC_AUTH__REQUIRED=true to make a missing key fatal', { authRequired: false });
+  }
   const modelsDir = config.pipeline.modelsDir ?? defaultModelsDir();
   const [sessions, rawStore] = await Promise.all([
     openPipelineSessions({ modelsDir, intraOpThreads: config.pipeline.intraOpThreads }),
@@ -85,7 +93,6 @@ export async function startFacerec(config: Config, { logger }: StartOptions): Pr
       return result;
     },
   };
-  const auth = createAuthenticator(config.auth);
   metrics.setGallerySizeSource(async () => {
     const stats = await rawStore.stats();
     return { subjects: stats.subjectCount, faces: stats.faceCount };

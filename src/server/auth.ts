@@ -1,10 +1,13 @@
 /**
  * Bearer-token auth for the gRPC API: HS256/384/512 JWTs signed with
- * AUTH_SECRET_KEY. `exp` and `nbf` are enforced by jose; the `scope` claim
- * (space-separated string, or an array) says what a token may do.
+ * AUTH_SECRET_KEY. Every token must carry `exp` (a token that never expires
+ * cannot be revoked short of changing the key); `nbf` is enforced when
+ * present, `iss` and `aud` when AUTH_ISSUER / AUTH_AUDIENCE are set. The
+ * `scope` claim (space-separated string, or an array) says what a token may do.
  */
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import { FacerecError } from '../errors.js';
+import { authProblems } from '../config/load.js';
 import type { AuthConfig } from '../config/schema.js';
 
 export type Scope = 'faces:read' | 'faces:write';
@@ -43,11 +46,24 @@ export function scopesOf(claim: unknown): Set<string> {
   return new Set();
 }
 
+/**
+ * Throws CONFIG_INVALID for a config that must not be served (a key too short
+ * for its algorithm, or no key while FACEREC_AUTH__REQUIRED is set). loadConfig
+ * already refuses these; checking here too keeps a hand-built config from
+ * slipping through.
+ */
 export function createAuthenticator(config: AuthConfig): Authenticator {
+  const problems = authProblems(config);
+  if (problems.length > 0) throw new FacerecError('CONFIG_INVALID', problems.join('; '), { details: { problems } });
   const secret = config.secretKey;
   if (!secret) return { enabled: false, authorize: async () => {} };
   const key = keyOf(secret);
-  const algorithm = config.algorithm;
+  const verifyOptions = {
+    algorithms: [config.algorithm],
+    requiredClaims: ['exp'],
+    ...(config.issuer === undefined ? {} : { issuer: config.issuer }),
+    ...(config.audience === undefined ? {} : { audience: config.audience }),
+  };
 
   return {
     enabled: true,
@@ -58,7 +74,7 @@ export function createAuthenticator(config: AuthConfig): Authenticator {
       if (!match) throw new FacerecError('UNAUTHENTICATED', authorization ? 'authorization must be "Bearer <JWT>"' : 'no authorization metadata');
       let scope: unknown;
       try {
-        const { payload } = await jwtVerify(match[1]!, key, { algorithms: [algorithm] });
+        const { payload } = await jwtVerify(match[1]!, key, verifyOptions);
         scope = payload['scope'];
       } catch (cause) {
         throw new FacerecError('UNAUTHENTICATED', describeJoseError(cause), { cause });
@@ -73,7 +89,12 @@ export function createAuthenticator(config: AuthConfig): Authenticator {
 
 function describeJoseError(cause: unknown): string {
   if (cause instanceof joseErrors.JWTExpired) return 'token expired';
-  if (cause instanceof joseErrors.JWTClaimValidationFailed) return `token claim "${cause.claim}" invalid: ${cause.reason}`;
+  if (cause instanceof joseErrors.JWTClaimValidationFailed) {
+    if (cause.reason === 'missing') return `token has no "${cause.claim}" claim${cause.claim === 'exp' ? ' (tokens must expire)' : ''}`;
+    if (cause.claim === 'iss') return 'token claim "iss" is not the configured AUTH_ISSUER';
+    if (cause.claim === 'aud') return 'token claim "aud" does not include the configured AUTH_AUDIENCE';
+    return `token claim "${cause.claim}" invalid: ${cause.reason}`;
+  }
   if (cause instanceof joseErrors.JOSEAlgNotAllowed) return 'token signed with a different algorithm';
   if (cause instanceof joseErrors.JWSSignatureVerificationFailed) return 'token signature does not verify';
   return 'token is malformed';
@@ -87,6 +108,10 @@ export interface MintOptions {
   /** Lifetime, e.g. "1h", "30d"; jose's duration syntax. */
   readonly expiresIn?: string;
   readonly notBefore?: string | number;
+  /** `iss`; servers with AUTH_ISSUER set accept only their own. */
+  readonly issuer?: string;
+  /** `aud`; servers with AUTH_AUDIENCE set accept only tokens naming it. */
+  readonly audience?: string;
 }
 
 /** Mints a token for operators (`facerec token`) and tests. */
@@ -97,5 +122,7 @@ export async function mintToken(options: MintOptions): Promise<string> {
     .setSubject(options.subject ?? 'facerec-operator')
     .setExpirationTime(options.expiresIn ?? '1h');
   if (options.notBefore !== undefined) jwt.setNotBefore(options.notBefore);
+  if (options.issuer !== undefined) jwt.setIssuer(options.issuer);
+  if (options.audience !== undefined) jwt.setAudience(options.audience);
   return jwt.sign(keyOf(options.secret));
 }
