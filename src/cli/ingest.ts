@@ -1,5 +1,5 @@
 /**
- * `facerec ingest <folder> [--server host:port] [--token JWT] [--face-policy reject|largest]`:
+ * `facerec ingest <folder> [--server host:port] [--token JWT] [--face-policy dominant|reject|largest]`:
  * enrols `<folder>/<subject id>/<image>` through one BulkIngest stream to a
  * running server, printing progress on stderr and the IngestSummary as JSON.
  *
@@ -14,10 +14,12 @@ import { credentials, Metadata, status } from '@grpc/grpc-js';
 
 import { FacerecError } from '../errors.js';
 import { FaceRecognitionClient, FacePolicy, type IngestSummary } from '../gen/facerec/v1/facerec.js';
+import { facePolicyNamed } from '../server/ingest.js';
 import { UsageError, type CommandContext } from './face-commands.js';
 
 const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.heic', '.heif']);
 const PROGRESS_EVERY_MS = 2000;
+const FACE_POLICIES = new Set(['dominant', 'reject', 'largest']);
 /** Items per BulkIngest call: well under the server's per-call limit, and a summary small enough to stream progress from. */
 const ITEMS_PER_CALL = 256;
 
@@ -67,13 +69,14 @@ function parseArgs(args: readonly string[], defaultServer: string): IngestOption
     else throw new UsageError(`unexpected argument ${arg}`);
   }
   if (folder === undefined) throw new UsageError('missing <folder>');
-  const policy = options['face-policy'] ?? 'reject';
-  if (policy !== 'reject' && policy !== 'largest') throw new UsageError(`--face-policy must be reject or largest, not ${policy}`);
+  const policy = options['face-policy'];
+  if (policy !== undefined && !FACE_POLICIES.has(policy)) throw new UsageError(`--face-policy must be dominant, reject or largest, not ${policy}`);
   return {
     folder,
     server: options['server'] ?? defaultServer,
     token: options['token'],
-    facePolicy: policy === 'largest' ? FacePolicy.FACE_POLICY_LARGEST : FacePolicy.FACE_POLICY_REJECT,
+    // Unset: the server's default policy decides.
+    facePolicy: policy === undefined ? FacePolicy.FACE_POLICY_UNSPECIFIED : facePolicyNamed(policy),
   };
 }
 

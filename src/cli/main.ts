@@ -29,7 +29,7 @@ export const COMMANDS: Record<string, Command> = {
   compare: { usage: 'facerec compare <a> <b>', summary: 'cosine similarity of the largest face in each, and the verdict', run: compareCommand },
   serve: { usage: 'facerec serve [--grpc-port N] [--data-dir DIR] ...', summary: 'run the gRPC server (+ REST gateway and /metrics); npm start', run: serveCommand },
   ingest: {
-    usage: 'facerec ingest <folder> [--server host:port] [--token JWT] [--face-policy reject|largest]',
+    usage: 'facerec ingest <folder> [--server host:port] [--token JWT] [--face-policy dominant|reject|largest]',
     summary: 'enrol <folder>/<subject id>/<images> through BulkIngest on a running server',
     ownFlags: ['--server', '--token', '--face-policy'],
     run: ingestCommand,

@@ -72,6 +72,10 @@ export const CONFIG_SCHEMA = {
     minFaceSizePx: s({ type: 'int', default: 20, min: 1, env: 'FACEREC_PIPELINE__MIN_FACE_SIZE_PX', description: 'faces whose shorter box side is below this are reported but not embedded (px)' }),
     similarityThreshold: s({ type: 'number', default: 0.46, min: -1, max: 1, env: 'FACEREC_PIPELINE__SIMILARITY_THRESHOLD', flag: '--similarity-threshold', description: 'default cosine similarity for a match (calibrated, see README)' }),
   },
+  enrolment: {
+    defaultFacePolicy: s({ type: 'string', default: 'dominant', choices: ['dominant', 'reject', 'largest'], env: 'FACEREC_ENROLMENT__DEFAULT_FACE_POLICY', description: 'face policy of an enrolment that sends FACE_POLICY_UNSPECIFIED: dominant = the largest face when it clearly is the subject, reject = exactly one face, largest = the largest face' }),
+    dominantAreaRatio: s({ type: 'number', default: 2, min: 1, max: 100, env: 'FACEREC_ENROLMENT__DOMINANT_AREA_RATIO', description: 'FACE_POLICY_DOMINANT takes the largest face when its box area is at least this many times the next face\'s' }),
+  },
   batching: {
     detector: batchingFor('DETECTOR', 4, 0),
     landmarks: batchingFor('LANDMARKS', 16, 0),
@@ -104,3 +108,4 @@ export type PipelineConfig = Config['pipeline'];
 export type StoreConfig = Config['store'];
 export type ServerConfig = Config['server'];
 export type AuthConfig = Config['auth'];
+export type EnrolmentConfig = Config['enrolment'];

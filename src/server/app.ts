@@ -34,6 +34,7 @@ import { createAuthenticator } from './auth.js';
 import type { CallHooks } from './call-context.js';
 import { SERVICE_NAME, startGrpcServer, type RunningGrpcServer } from './grpc-server.js';
 import { startRestGateway } from './rest/gateway.js';
+import { facePolicyNamed } from './ingest.js';
 import { createFaceRecognitionService } from './service.js';
 
 export interface RunningFacerec {
@@ -131,6 +132,7 @@ export async function startFacerec(config: Config, { logger }: StartOptions): Pr
     span: (name, fn) => withSpan(tracer, name, fn),
     onStream: (delta) => (delta > 0 ? metrics.streamOpened() : metrics.streamClosed()),
     maxIngestItems: config.server.maxIngestItems,
+    faceChoice: { defaultPolicy: facePolicyNamed(config.enrolment.defaultFacePolicy), dominantAreaRatio: config.enrolment.dominantAreaRatio },
   });
 
   let grpc: RunningGrpcServer | undefined;

@@ -13,7 +13,7 @@ import { deriveFaceId, sha256Hex } from '../store/face-id.js';
 import type { VectorStore } from '../store/vector-store.js';
 import { clientStream, unary, type CallContext, type CallHooks } from './call-context.js';
 import { forEachConcurrently } from './stream-window.js';
-import { largestFace, toProtoFace } from './convert.js';
+import { toProtoFace } from './convert.js';
 import type { FaceAnalyzer, SpanRunner } from './service.js';
 import { codeName, toServiceError } from './status.js';
 
@@ -28,6 +28,8 @@ export interface IngestOptions {
   readonly maxItemsPerStream?: number;
   /** Item errors a summary lists in full; the rest are counted in errors_omitted. */
   readonly maxReportedErrors?: number;
+  /** The server's default face policy and the DOMINANT ratio. */
+  readonly faceChoice?: FaceChoiceSettings;
 }
 
 export const DEFAULT_MAX_REPORTED_ERRORS = 100;
@@ -39,16 +41,55 @@ function checkId(kind: string, id: string): void {
   if (id.length > MAX_ID_LENGTH) throw new FacerecError('INVALID_ARGUMENT', `${kind} is longer than ${MAX_ID_LENGTH} characters`);
 }
 
-/** Picks the face to enrol according to the item's policy. */
-export function chooseFace(faces: readonly DetectedFace[], policy: FacePolicy): DetectedFace {
+export interface FaceChoiceSettings {
+  /** What FACE_POLICY_UNSPECIFIED means on this server. */
+  readonly defaultPolicy: FacePolicy;
+  /** DOMINANT: how many times larger than the next face the largest must be. */
+  readonly dominantAreaRatio: number;
+}
+
+export const DEFAULT_FACE_CHOICE: FaceChoiceSettings = { defaultPolicy: FacePolicy.FACE_POLICY_DOMINANT, dominantAreaRatio: 2 };
+
+const POLICY_BY_NAME: Readonly<Record<string, FacePolicy>> = {
+  dominant: FacePolicy.FACE_POLICY_DOMINANT,
+  reject: FacePolicy.FACE_POLICY_REJECT,
+  largest: FacePolicy.FACE_POLICY_LARGEST,
+};
+
+/** The configured policy name (`enrolment.defaultFacePolicy`) as the proto enum. */
+export function facePolicyNamed(name: string): FacePolicy {
+  const policy = POLICY_BY_NAME[name];
+  if (policy === undefined) throw new FacerecError('CONFIG_INVALID', `unknown face policy "${name}"`);
+  return policy;
+}
+
+function boxArea(face: DetectedFace): number {
+  return Math.max(0, face.box.x2 - face.box.x1) * Math.max(0, face.box.y2 - face.box.y1);
+}
+
+/**
+ * Picks the face to enrol according to the item's policy. Faces too small to
+ * embed are background for every policy: they never make a photo ambiguous.
+ */
+export function chooseFace(faces: readonly DetectedFace[], requested: FacePolicy, settings: FaceChoiceSettings = DEFAULT_FACE_CHOICE): DetectedFace {
+  const policy = requested === FacePolicy.FACE_POLICY_UNSPECIFIED ? settings.defaultPolicy : requested;
   const usable = faces.filter((face) => face.embedding);
   if (usable.length === 0) {
     throw new FacerecError('NO_FACE', faces.length > 0 ? `${faces.length} face(s) found, all below the minimum face size` : undefined);
   }
-  if (usable.length > 1 && policy !== FacePolicy.FACE_POLICY_LARGEST) {
-    throw new FacerecError('MULTIPLE_FACES', `${usable.length} faces found; send face_policy FACE_POLICY_LARGEST to enrol the largest`);
+  const byArea = [...usable].sort((a, b) => boxArea(b) - boxArea(a));
+  const [largest, next] = [byArea[0]!, byArea[1]];
+  if (next === undefined || policy === FacePolicy.FACE_POLICY_LARGEST) return largest;
+  const details = { details: { faces: usable.length } };
+  if (policy === FacePolicy.FACE_POLICY_DOMINANT) {
+    if (boxArea(largest) >= settings.dominantAreaRatio * boxArea(next)) return largest;
+    throw new FacerecError(
+      'MULTIPLE_FACES',
+      `${usable.length} faces found and the largest is less than ${settings.dominantAreaRatio}× the area of the next; crop the photo to the subject, or send face_policy FACE_POLICY_LARGEST`,
+      details,
+    );
   }
-  return largestFace(usable)!;
+  throw new FacerecError('MULTIPLE_FACES', `${usable.length} faces found; send face_policy FACE_POLICY_DOMINANT or FACE_POLICY_LARGEST to enrol the main face`, details);
 }
 
 export function createIngestHandlers(options: IngestOptions): UntypedServiceImplementation {
@@ -59,7 +100,7 @@ export function createIngestHandlers(options: IngestOptions): UntypedServiceImpl
     checkId('subject_id', item.subjectId);
     if (item.faceId !== undefined) checkId('face_id', item.faceId);
     const result = await analyzer.analyze(item.image, { embed: true, signal: context.signal });
-    const face = chooseFace(result.faces, item.facePolicy);
+    const face = chooseFace(result.faces, item.facePolicy, options.faceChoice);
     const imageSha256 = sha256Hex(item.image);
     const faceId = item.faceId ?? deriveFaceId(item.subjectId, imageSha256);
     const duplicate = await faceExists(store, faceId);

@@ -25,7 +25,7 @@ import { bidiStream, clientStream, unary, type CallContext, type CallHooks } fro
 import { largestFace, toProtoFace, toRecognizeResponse } from './convert.js';
 import { imageFromHttpBody } from './http-body.js';
 import { mapInOrder } from './stream-window.js';
-import { createIngestHandlers } from './ingest.js';
+import { createIngestHandlers, type FaceChoiceSettings } from './ingest.js';
 import { createSubjectHandlers } from './subjects.js';
 import { toServiceError } from './status.js';
 
@@ -57,6 +57,8 @@ export interface ServiceOptions {
   readonly onStream?: (delta: 1 | -1) => void;
   /** Items one BulkIngest call may send. */
   readonly maxIngestItems?: number;
+  /** Which face an enrolment takes (default policy, DOMINANT ratio). */
+  readonly faceChoice?: FaceChoiceSettings;
 }
 
 const MAX_TOP_K = 100;
@@ -160,7 +162,7 @@ export function createFaceRecognitionService(options: ServiceOptions): UntypedSe
 
     getInfo: unary('GetInfo', hooks, () => options.info()),
 
-    ...createIngestHandlers({ analyzer, store, hooks, span, maxItemsPerStream: options.maxIngestItems }),
+    ...createIngestHandlers({ analyzer, store, hooks, span, maxItemsPerStream: options.maxIngestItems, faceChoice: options.faceChoice }),
     ...createSubjectHandlers({ store, hooks }),
   };
 }
