@@ -59,6 +59,15 @@ export function formatEvaluation(r: EvaluationReport, threshold: number): string
   lines.push(`verification at best threshold ${r.best.threshold.toFixed(3)}: accuracy ${pct(r.best.accuracy)} (FAR ${pct(r.best.far)}, FRR ${pct(r.best.frr)})`);
   lines.push(`verification at default threshold ${threshold}: accuracy ${pct(r.atDefault.accuracy)} (FAR ${pct(r.atDefault.far)} = ${r.atDefault.falseAccepts}/${r.negatives.length}, FRR ${pct(r.atDefault.frr)} = ${r.atDefault.falseRejects}/${r.positives.length})`);
   lines.push(`rank-1 identification (leave-one-out): ${r.rankOne.correct}/${r.rankOne.total}${r.rankOne.misses.length ? ` (missed: ${r.rankOne.misses.join(', ')})` : ''}`);
+  const c = r.enrolmentCoverage;
+  lines.push(`enrolment with the default face policy: ${c.enrolled}/${c.total} photos${c.refused.length ? ` (refused: ${c.refused.join(', ')})` : ''}`);
+  lines.push('open set (every other subject enrolled, then the others; the rest of the photos are probes):');
+  for (const { photosPerSubject, templates, report: o } of r.openSet) {
+    const fpir = o.atFpir.map((a) => `DIR at FPIR ${pct(a.fpir)} ${pct(a.dir)}`).join(', ');
+    lines.push(
+      `  ${photosPerSubject} photo${photosPerSubject > 1 ? 's' : ''}/subject, ${templates ? 'template' : 'best face'}: ${o.matedProbes} mated + ${o.nonMatedProbes} non-mated probes; rank-1 ${pct(o.rankOne)}, ${fpir}; at ${o.atThreshold.threshold}: DIR ${pct(o.atThreshold.dir)}, FPIR ${pct(o.atThreshold.fpir)}`,
+    );
+  }
   lines.push('group photos (one crop enrolled per subject):');
   for (const g of r.groups) {
     const expected = g.expectedFaces === undefined ? 'not given' : String(g.expectedFaces);

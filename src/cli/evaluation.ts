@@ -7,7 +7,11 @@ import { readFileSync, readdirSync, existsSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import sharp from 'sharp';
 import { cosineSimilarity, largestFace, type DetectedFace, type FacePipeline } from '../pipeline/index.js';
+import { isFacerecError } from '../errors.js';
+import { FacePolicy } from '../gen/facerec/v1/facerec.js';
+import { chooseFace } from '../server/ingest.js';
 import { bestThreshold, rankOneCorrect, ratesAt, type ErrorRates } from './eval-metrics.js';
+import { openSetReport, type OpenSetReport } from './open-set.js';
 
 const IMAGE_EXT = /\.(jpe?g|png|webp|gif|tiff?|avif|heic)$/i;
 
@@ -15,6 +19,8 @@ export interface IdentityImage {
   readonly subject: string;
   readonly file: string;
   readonly embedding?: Float32Array;
+  /** What an enrolment of this photo with the default face policy gives: 'enrolled' or the error code. */
+  readonly enrolment: string;
 }
 
 export interface GroupPhoto {
@@ -34,7 +40,13 @@ export interface EvaluationReport {
   readonly atDefault: ErrorRates;
   readonly rankOne: { correct: number; total: number; misses: string[] };
   readonly groups: readonly GroupPhoto[];
+  /** Identity photos the default face policy enrols, out of all. */
+  readonly enrolmentCoverage: { readonly enrolled: number; readonly total: number; readonly refused: readonly string[] };
+  /** Watch-list figures: one and two photos per enrolled subject, matched by best face or by template. */
+  readonly openSet: ReadonlyArray<{ readonly photosPerSubject: number; readonly templates: boolean; readonly report: OpenSetReport }>;
 }
+
+export const OPEN_SET_FPIR_TARGETS = [0.01, 0.05] as const;
 
 export function listImages(dir: string): string[] {
   if (!existsSync(dir)) return [];
@@ -65,10 +77,20 @@ export async function embedIdentities(folder: string, pipeline: FacePipeline): P
     for (const file of listImages(join(root, subject))) {
       const result = await pipeline.analyze(readFileSync(file));
       const face = largestFace(result.faces.filter((f) => f.embedding));
-      out.push(face?.embedding ? { subject, file, embedding: face.embedding } : { subject, file });
+      const enrolment = enrolmentOutcome(result.faces);
+      out.push(face?.embedding ? { subject, file, embedding: face.embedding, enrolment } : { subject, file, enrolment });
     }
   }
   return out;
+}
+
+function enrolmentOutcome(faces: readonly DetectedFace[]): string {
+  try {
+    chooseFace(faces, FacePolicy.FACE_POLICY_UNSPECIFIED);
+    return 'enrolled';
+  } catch (error) {
+    return isFacerecError(error) ? error.code : 'error';
+  }
 }
 
 /** Different-person pairs inside one photo: every pair of faces in it. */
@@ -123,6 +145,21 @@ export async function evaluate(folder: string, pipeline: FacePipeline, defaultTh
     atDefault: ratesAt(positives, negatives, defaultThreshold),
     rankOne: { correct: r1.correct, total: r1.total, misses: r1.misses.map((i) => `${found[i]!.subject}/${basename(found[i]!.file)}`) },
     groups,
+    enrolmentCoverage: {
+      enrolled: identities.filter((i) => i.enrolment === 'enrolled').length,
+      total: identities.length,
+      refused: identities.filter((i) => i.enrolment !== 'enrolled').map((i) => `${i.subject}/${basename(i.file)} (${i.enrolment})`),
+    },
+    openSet: [1, 2].flatMap((photosPerSubject) =>
+      [false, true].map((templates) => ({
+        photosPerSubject,
+        templates,
+        report: openSetReport(
+          found.map((f) => ({ subject: f.subject, embedding: f.embedding! })),
+          { photosPerSubject, templates, fpirTargets: OPEN_SET_FPIR_TARGETS, threshold: defaultThreshold },
+        ),
+      })),
+    ),
   };
 }
 
