@@ -22,6 +22,7 @@ import usearch, { type BatchMatches } from 'usearch';
 
 import { loadConfig } from '../src/config/load.js';
 import type { StoreConfig } from '../src/config/schema.js';
+import { createLogger } from '../src/logger.js';
 import { EmbeddedVectorStore } from '../src/store/index.js';
 import { normalise, seededRandom } from '../src/store/test-vectors.js';
 
@@ -52,6 +53,8 @@ function storeOptions(config: StoreConfig, dataDir: string) {
     hnsw: { connectivity: config.hnswConnectivity, expansionAdd: config.hnswExpansionAdd, expansionSearch: config.hnswExpansionSearch },
     indexSaveEveryChanges: config.indexSaveEveryChanges,
     dimension: DIM,
+    // Warnings only (a failed index save, a rebuilt index), on stderr: stdout carries the results.
+    logger: createLogger('warn'),
   };
 }
 

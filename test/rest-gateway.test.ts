@@ -15,6 +15,8 @@ import { Server, ServerCredentials, Metadata, status, type ServerUnaryCall, type
 import { FaceRecognitionService } from '../src/gen/facerec/v1/facerec.js';
 import { startRestGateway, type RestGateway } from '../src/server/rest/index.js';
 import { imageFromHttpBody } from '../src/server/http-body.js';
+import { silentLogger } from '../src/logger.js';
+import { recordingLogger } from './support/recording-logger.js';
 
 const DESCRIPTOR = 'envoy/descriptor.pb';
 const PHOTO = readFileSync('test/photos/sample1.jpg');
@@ -95,7 +97,7 @@ before(async () => {
   const grpcPort = await new Promise<number>((resolve, reject) =>
     grpcServer.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port))),
   );
-  const common = { host: '127.0.0.1', port: 0, grpcTarget: `127.0.0.1:${grpcPort}`, descriptorPath: DESCRIPTOR };
+  const common = { host: '127.0.0.1', port: 0, grpcTarget: `127.0.0.1:${grpcPort}`, descriptorPath: DESCRIPTOR, logger: silentLogger };
   gateway = await startRestGateway({ ...common, corsOrigins: ['*'], maxBodyBytes: 16 * 1024 * 1024 });
   small = await startRestGateway({ ...common, corsOrigins: ['https://app.example'], maxBodyBytes: 64 * 1024 });
   url = `http://127.0.0.1:${gateway.port}`;
@@ -272,10 +274,15 @@ test('a body over maxBodyBytes is 413, JSON or HttpBody', async () => {
   assert.equal(fits.status, 200);
 });
 
-test('an unreachable gRPC server is 503 UNAVAILABLE', async () => {
-  const orphan = await startRestGateway({ host: '127.0.0.1', port: 0, grpcTarget: '127.0.0.1:1', descriptorPath: DESCRIPTOR, corsOrigins: ['*'], maxBodyBytes: 1024, requestTimeoutMs: 5000 });
+test('an unreachable gRPC server is 503 UNAVAILABLE, and logged with the target', async () => {
+  const log = recordingLogger();
+  const orphan = await startRestGateway({ host: '127.0.0.1', port: 0, grpcTarget: '127.0.0.1:1', descriptorPath: DESCRIPTOR, corsOrigins: ['*'], maxBodyBytes: 1024, requestTimeoutMs: 5000, logger: log.logger });
   try {
     await expectStatus(await fetch(`http://127.0.0.1:${orphan.port}/`), 503, 14);
+    const [warning] = log.entries.filter((e) => e.level === 'warn');
+    assert.equal(warning?.message, 'rest gateway: facerec gRPC server unreachable');
+    assert.equal(warning?.target, '127.0.0.1:1');
+    assert.ok(String(warning?.cause).length > 0, 'with the cause');
   } finally {
     await orphan.close();
   }

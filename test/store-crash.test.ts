@@ -1,8 +1,9 @@
 /**
  * Like Qdrant's wal_recovery_test: a writer is SIGKILLed mid-stream; after
  * reopening, every acknowledged write is there, every acknowledged delete is
- * gone (also from search), and the store opens cleanly (stale lock taken over,
- * HNSW index loaded and the unsaved changes replayed).
+ * gone (also from search), and the store opens cleanly (the LOCK note the
+ * killed writer left is no obstacle; the HNSW index it saved in the background
+ * is loaded and the changes since replayed).
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -15,6 +16,8 @@ import { fileURLToPath } from 'node:url';
 
 import { isFacerecError } from '../src/errors.js';
 import { EmbeddedVectorStore } from '../src/store/index.js';
+import { readLockHolder } from '../src/store/embedded/data-dir-lock.js';
+import { recordingLogger } from './support/recording-logger.js';
 import { crashFace, CRASH_STORE_OPTIONS } from './fixtures/store-crash-shared.js';
 
 const WRITER = fileURLToPath(new URL('./fixtures/store-crash-writer.ts', import.meta.url));
@@ -24,7 +27,7 @@ const WRITER = fileURLToPath(new URL('./fixtures/store-crash-writer.ts', import.
  * inDoubt: a delete started but not acknowledged when the kill landed, so the
  * face may or may not be there afterwards (both are correct).
  */
-async function runAndKill(dataDir: string, firstFace: number, killAfterAcks: number): Promise<{ acked: Set<string>; deleted: Set<string>; inDoubt: Set<string> }> {
+async function runAndKill(dataDir: string, firstFace: number, killAfterAcks: number): Promise<{ acked: Set<string>; deleted: Set<string>; inDoubt: Set<string>; pid: number }> {
   const child = spawn(process.execPath, ['--import', 'tsx', WRITER, dataDir, String(firstFace)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const acked = new Set<string>();
   const deleted = new Set<string>();
@@ -45,7 +48,7 @@ async function runAndKill(dataDir: string, firstFace: number, killAfterAcks: num
   }
   assert.equal(await exited, 'SIGKILL', 'the writer died by SIGKILL, not on its own');
   assert.ok(inDoubt.size <= 1, 'the writer has at most one delete in flight');
-  return { acked, deleted, inDoubt };
+  return { acked, deleted, inDoubt, pid: child.pid! };
 }
 
 describe('embedded store survives SIGKILL of a writer', () => {
@@ -58,6 +61,7 @@ describe('embedded store survives SIGKILL of a writer', () => {
     const inDoubt = new Set<string>();
     for (const [firstFace, killAfter] of [[0, 90], [10_000, 60]] as const) {
       const run = await runAndKill(dataDir, firstFace, killAfter);
+      assert.equal(readLockHolder(dataDir)?.pid, run.pid, 'the killed writer left its LOCK note behind');
       for (const id of run.acked) acked.add(id);
       for (const id of run.deleted) {
         acked.delete(id);
@@ -65,9 +69,11 @@ describe('embedded store survives SIGKILL of a writer', () => {
       }
       for (const id of run.inDoubt) inDoubt.add(id);
     }
-    const store = EmbeddedVectorStore.open({ ...CRASH_STORE_OPTIONS, dataDir });
+    const log = recordingLogger();
+    const store = EmbeddedVectorStore.open({ ...CRASH_STORE_OPTIONS, dataDir, logger: log.logger });
     try {
       assert.equal((await store.stats()).searchMode, 'hnsw');
+      assert.ok(log.messages('info').includes('store: HNSW index loaded'), 'the writer saved its index in the background before the kill');
       for (const faceId of acked) {
         const face = await store.getFace(faceId);
         const i = Number(faceId.slice('crash-'.length));

@@ -79,7 +79,7 @@ export async function startFacerec(config: Config, { logger }: StartOptions): Pr
   const modelsDir = config.pipeline.modelsDir ?? defaultModelsDir();
   const [sessions, rawStore] = await Promise.all([
     openPipelineSessions({ modelsDir, intraOpThreads: config.pipeline.intraOpThreads }),
-    createVectorStore(config.store),
+    createVectorStore(config.store, { logger }),
   ]);
   const version = await packageVersion();
   const tracer = getFacerecTracer(version);
@@ -151,7 +151,7 @@ export async function startFacerec(config: Config, { logger }: StartOptions): Pr
     grpc = await startGrpcServer({ host: config.server.host, port: config.server.grpcPort, maxMessageBytes: config.server.maxMessageBytes, implementation });
     grpc.setServing(true);
     // Port 0 turns the REST gateway or the metrics endpoint off (tests start their own).
-    rest = config.server.restPort === 0 ? undefined : await startRest(config, grpc.port);
+    rest = config.server.restPort === 0 ? undefined : await startRest(config, grpc.port, logger);
     metricsServer = config.server.metricsPort === 0 ? undefined : await startMetricsServer({ host: config.server.host, port: config.server.metricsPort, metrics });
   } catch (error) {
     await teardown(0);
@@ -205,7 +205,7 @@ function withRequestContext(runners: Record<ModelName, BatchedRunner>): Record<M
   return { detector: wrap(runners.detector), landmarks: wrap(runners.landmarks), embedder: wrap(runners.embedder) };
 }
 
-function startRest(config: Config, grpcPort: number) {
+function startRest(config: Config, grpcPort: number, logger: Logger) {
   return startRestGateway({
     host: config.server.host,
     port: config.server.restPort,
@@ -213,5 +213,6 @@ function startRest(config: Config, grpcPort: number) {
     descriptorPath: join(packageRoot(), 'envoy', 'descriptor.pb'),
     corsOrigins: config.server.corsOrigins,
     maxBodyBytes: config.server.maxMessageBytes,
+    logger,
   });
 }

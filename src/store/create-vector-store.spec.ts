@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 
 import { loadConfig } from '../config/load.js';
 import { isFacerecError } from '../errors.js';
+import { silentLogger } from '../logger.js';
 import { createVectorStore, EmbeddedVectorStore } from './index.js';
 
 describe('createVectorStore', () => {
@@ -13,12 +14,12 @@ describe('createVectorStore', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'facerec-factory-'));
     try {
       const config = loadConfig({ env: { DATA_DIR: dataDir } });
-      const store = await createVectorStore(config.store);
+      const store = await createVectorStore(config.store, { logger: silentLogger });
       assert.ok(store instanceof EmbeddedVectorStore);
       assert.equal((await store.stats()).dimension, 512);
-      await assert.rejects(createVectorStore(config.store), (err) => isFacerecError(err, 'STORE_LOCKED'));
+      await assert.rejects(createVectorStore(config.store, { logger: silentLogger }), (err) => isFacerecError(err, 'STORE_LOCKED'));
       await store.close();
-      await (await createVectorStore(config.store)).close();
+      await (await createVectorStore(config.store, { logger: silentLogger })).close();
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
@@ -26,6 +27,6 @@ describe('createVectorStore', () => {
 
   it('chooses Qdrant when QDRANT_URL is set', async () => {
     const config = loadConfig({ env: { QDRANT_URL: 'http://127.0.0.1:9' } });
-    await assert.rejects(createVectorStore(config.store), (err) => isFacerecError(err, 'STORE_UNAVAILABLE') && /qdrant/.test(err.message));
+    await assert.rejects(createVectorStore(config.store, { logger: silentLogger }), (err) => isFacerecError(err, 'STORE_UNAVAILABLE') && /qdrant/.test(err.message));
   });
 });

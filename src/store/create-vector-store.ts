@@ -1,11 +1,13 @@
 import type { StoreConfig } from '../config/schema.js';
+import type { Logger } from '../logger.js';
 import { EmbeddedVectorStore } from './embedded/embedded-vector-store.js';
 import { QdrantVectorStore } from './qdrant/adapter.js';
 import { EMBEDDING_DIM, type VectorStore } from './vector-store.js';
 
 export interface CreateVectorStoreOptions {
+  /** The server's logger: the store logs what no caller would see (background index builds and saves, backend failures). */
+  readonly logger: Logger;
   readonly dimension?: number;
-  readonly log?: (message: string, fields: Record<string, unknown>) => void;
 }
 
 /**
@@ -13,7 +15,7 @@ export interface CreateVectorStoreOptions {
  * embedded gallery in `dataDir`. Rejects with STORE_LOCKED, STORE_CORRUPT or
  * STORE_UNAVAILABLE when the backend cannot be opened.
  */
-export async function createVectorStore(config: StoreConfig, options: CreateVectorStoreOptions = {}): Promise<VectorStore> {
+export async function createVectorStore(config: StoreConfig, options: CreateVectorStoreOptions): Promise<VectorStore> {
   const dimension = options.dimension ?? EMBEDDING_DIM;
   if (config.qdrantUrl) {
     return QdrantVectorStore.connect({
@@ -21,6 +23,7 @@ export async function createVectorStore(config: StoreConfig, options: CreateVect
       apiKey: config.qdrantApiKey,
       collection: config.qdrantCollection,
       dimension,
+      logger: options.logger,
     });
   }
   return EmbeddedVectorStore.open({
@@ -33,6 +36,6 @@ export async function createVectorStore(config: StoreConfig, options: CreateVect
     },
     indexSaveEveryChanges: config.indexSaveEveryChanges,
     dimension,
-    log: options.log,
+    logger: options.logger,
   });
 }

@@ -34,3 +34,16 @@ export function toPointUuid(namespace: string, id: string): string {
   const s = h.join('');
   return `${s.slice(0, 8)}-${s.slice(8, 12)}-${s.slice(12, 16)}-${s.slice(16, 20)}-${s.slice(20)}`;
 }
+
+/**
+ * A face id names one face of one subject. Upserting it again for the same
+ * subject updates that face; for another subject it is refused rather than
+ * quietly moving someone's face to someone else (delete it first to re-assign).
+ */
+export function faceIdTaken(faceId: string, ownerSubjectId: string, subjectId: string): FacerecError {
+  return new FacerecError(
+    'ALREADY_EXISTS',
+    `face ${JSON.stringify(faceId)} belongs to subject ${JSON.stringify(ownerSubjectId)}; delete it before enrolling it for ${JSON.stringify(subjectId)}, or choose another face id`,
+    { details: { faceId, subjectId: ownerSubjectId } },
+  );
+}

@@ -83,6 +83,53 @@ export function runVectorStoreContract(target: ContractTarget): void {
       assert.notEqual(other.faceIds[0], first.faceIds[0]);
     });
 
+    it('refuses a face id that belongs to another subject with ALREADY_EXISTS; the same subject updates it', async () => {
+      const store = await fresh();
+      const original = v();
+      await store.upsertFaces([{ faceId: 'badge-7', subjectId: 'ada', embedding: original, payload: { v: 1 } }]);
+      const taken = (err: unknown) => {
+        assert.ok(isFacerecError(err, 'ALREADY_EXISTS'), `expected ALREADY_EXISTS, got ${String(err)}`);
+        assert.match(err.message, /"badge-7" belongs to subject "ada"/);
+        return true;
+      };
+      await assert.rejects(store.upsertFaces([{ faceId: 'badge-7', subjectId: 'bob', embedding: v() }]), taken);
+      // The whole batch is refused, the new subject included, and the face is left as it was.
+      await assert.rejects(
+        store.upsertFaces([
+          { faceId: 'cy-1', subjectId: 'cy', embedding: v() },
+          { faceId: 'badge-7', subjectId: 'bob', embedding: v(), subjectPayload: { name: 'Bob' } },
+        ]),
+        taken,
+      );
+      await rejectsWith(store.getFace('cy-1'), 'FACE_NOT_FOUND');
+      await rejectsWith(store.getSubject('bob'), 'SUBJECT_NOT_FOUND');
+      await rejectsWith(store.getSubject('cy'), 'SUBJECT_NOT_FOUND');
+      const face = await store.getFace('badge-7');
+      assert.equal(face.subjectId, 'ada');
+      assert.deepEqual(face.payload, { v: 1 });
+      assert.equal((await store.search(original, { k: 1 }))[0]?.faceId, 'badge-7');
+      assert.equal(await store.count(), 1);
+      // One batch naming the same new id for two subjects: the first keeps it.
+      await assert.rejects(
+        store.upsertFaces([
+          { faceId: 'twice', subjectId: 'ada', embedding: v() },
+          { faceId: 'twice', subjectId: 'bob', embedding: v() },
+        ]),
+        (err) => isFacerecError(err, 'ALREADY_EXISTS') && /"twice" belongs to subject "ada"/.test(err.message),
+      );
+      await rejectsWith(store.getFace('twice'), 'FACE_NOT_FOUND');
+      // Same subject: an idempotent update of that face.
+      const replaced = v();
+      await store.upsertFaces([{ faceId: 'badge-7', subjectId: 'ada', embedding: replaced, payload: { v: 2 } }]);
+      assert.equal(await store.count(), 1);
+      assert.deepEqual((await store.getFace('badge-7')).payload, { v: 2 });
+      assert.equal((await store.search(replaced, { k: 1 }))[0]?.faceId, 'badge-7');
+      // Deleted, the id is free for anyone.
+      await store.deleteFace('badge-7');
+      await store.upsertFaces([{ faceId: 'badge-7', subjectId: 'bob', embedding: v() }]);
+      assert.equal((await store.getFace('badge-7')).subjectId, 'bob');
+    });
+
     it('rejects bad input with INVALID_ARGUMENT', async () => {
       const store = await fresh();
       await rejectsWith(store.upsertFaces([{ subjectId: 'ada', embedding: v() }]), 'INVALID_ARGUMENT');

@@ -109,7 +109,10 @@ export interface VectorStoreReader {
 
 /** Writes: durable once the promise resolves; atomic per call (embedded) or per batch of points (Qdrant). */
 export interface VectorStoreWriter {
-  /** Inserts or replaces faces by id; re-enrolling the same image is a no-op update. */
+  /**
+   * Inserts or replaces faces by id; re-enrolling the same image is a no-op update.
+   * Throws ALREADY_EXISTS, writing nothing, when a face id belongs to another subject.
+   */
   upsertFaces(faces: readonly FaceInput[]): Promise<UpsertResult>;
   /** Replaces an existing subject's payload. Throws SUBJECT_NOT_FOUND. */
   updateSubject(subjectId: string, payload: Payload): Promise<void>;

@@ -7,7 +7,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { Client, Metadata, credentials, type ServiceError } from '@grpc/grpc-js';
+import { Client, Metadata, credentials, status, type ServiceError } from '@grpc/grpc-js';
 import type { FileRegistry } from '@bufbuild/protobuf';
 import { loadDescriptorRegistry, httpRulesOf, FACEREC_SERVICE } from './descriptor.js';
 import { compileRoutes, matchRoute, type Route } from './routes.js';
@@ -16,6 +16,8 @@ import { GATEWAY_ERRORS, GatewayError, httpStatusOfGrpc, rpcStatusJson } from '.
 import { applyCors } from './cors.js';
 import { readBody } from './body.js';
 import { MESSAGE_ENVELOPE_BYTES } from '../grpc-server.js';
+import { describeCause } from '../status.js';
+import type { Logger } from '../../logger.js';
 
 export interface RestGatewayOptions {
   readonly host: string;
@@ -29,7 +31,8 @@ export interface RestGatewayOptions {
   readonly maxBodyBytes: number;
   /** Deadline of each forwarded RPC (Envoy's route timeout); default 60 s. */
   readonly requestTimeoutMs?: number;
-  readonly logger?: { warn(message: string, fields?: Record<string, unknown>): void };
+  /** The server's logger: failures the HTTP client only sees as a status are logged here with their cause. */
+  readonly logger: Logger;
 }
 
 export interface RestGateway {
@@ -52,15 +55,21 @@ export async function startRestGateway(options: RestGatewayOptions): Promise<Res
   const context: HandlerContext = { registry, routes, client, options };
   const server = createServer((req, res) => {
     handle(context, req, res).catch((error: unknown) => {
-      options.logger?.warn('rest gateway request failed', { cause: String(error) });
+      // A bug in the gateway, not a gRPC status: the client gets a generic 500, the log gets why.
+      options.logger.error('rest gateway request failed', { method: req.method, path: req.url, cause: describeCause(error) });
       if (!res.headersSent) sendStatus(res, 500, 13, 'internal error');
       else res.destroy();
     });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, options.host, () => resolve());
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
+  // Once listening, a server error (e.g. out of file descriptors on accept) would otherwise go nowhere.
+  server.on('error', (error) => options.logger.error('rest gateway server error', { cause: describeCause(error) }));
   const port = (server.address() as AddressInfo).port;
   return {
     port,
@@ -103,7 +112,14 @@ async function handle(ctx: HandlerContext, req: IncomingMessage, res: ServerResp
     const path = `/${match.rule.method.parent.typeName}/${match.rule.method.name}`;
     const deadline = Date.now() + (ctx.options.requestTimeoutMs ?? 60_000);
     const outcome = await unaryCall(ctx.client, path, request, metadata, deadline, res);
-    if ('error' in outcome) return sendGrpcError(res, outcome.error);
+    if ('error' in outcome) {
+      // No facerec error code means the call never got an answer from facerec (it is down,
+      // or the target is wrong): the gateway's own failure, which only this log explains.
+      if (outcome.error.code === status.UNAVAILABLE && (outcome.error.metadata?.get('facerec-error-code') ?? []).length === 0) {
+        ctx.options.logger.warn('rest gateway: facerec gRPC server unreachable', { target: ctx.options.grpcTarget, path, cause: outcome.error.details });
+      }
+      return sendGrpcError(res, outcome.error);
+    }
     const reply = decodeResponse(ctx.registry, match.rule, outcome.response);
     res.statusCode = 200;
     res.setHeader('content-type', reply.contentType);

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { silentLogger } from '../../logger.js';
 import { CONTRACT_DIM, runVectorStoreContract } from '../vector-store.contract.js';
 import { EmbeddedVectorStore } from './embedded-vector-store.js';
 
@@ -13,7 +14,7 @@ for (const [mode, annThreshold] of [['exact', 1_000_000], ['hnsw', 1]] as const)
   runVectorStoreContract({
     name: `EmbeddedVectorStore (${mode})`,
     create: async () =>
-      EmbeddedVectorStore.open({ dataDir: join(root, `store-${n++}`), annThreshold, hnsw, indexSaveEveryChanges: 7, dimension: CONTRACT_DIM }),
+      EmbeddedVectorStore.open({ dataDir: join(root, `store-${n++}`), annThreshold, hnsw, indexSaveEveryChanges: 7, dimension: CONTRACT_DIM, logger: silentLogger }),
     cleanup: async () => {
       if (mode === 'hnsw') rmSync(root, { recursive: true, force: true });
     },

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 
-import { FacerecError } from '../../errors.js';
+import { FacerecError, isFacerecError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
 import { checkId, checkPageSize, checkPayload, checkSearch, normaliseFaces } from '../validate.js';
 import {
   EMBEDDING_DIM,
@@ -17,9 +18,10 @@ import {
   type VectorStore,
 } from '../vector-store.js';
 import { searchCollection } from './collection-search.js';
-import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
+import { writeLockNote, type LockNote } from './data-dir-lock.js';
 import { IncrementalIndexBuild } from './index-build.js';
-import { dropSavedIndex, loadIndex, saveIndex } from './persisted-index.js';
+import { IndexSaveSchedule } from './index-save-schedule.js';
+import { dropSavedIndex, loadIndex, NO_SAVED_INDEX, saveIndex } from './persisted-index.js';
 import { openRecordDb, translateSqliteError, type Db } from './record-db.js';
 import { RecordReader } from './record-reads.js';
 import { RecordWriter, type IndexDelta } from './record-writes.js';
@@ -30,11 +32,11 @@ export interface EmbeddedVectorStoreOptions {
   /** Gallery size from which search uses HNSW instead of a flat scan. */
   readonly annThreshold: number;
   readonly hnsw: HnswParams;
-  /** Index changes after which the HNSW file is saved again (also saved on close). */
+  /** Index changes after which the HNSW file is saved again, in the background (also saved on close). */
   readonly indexSaveEveryChanges: number;
   readonly dimension?: number;
-  /** Called with start-up facts (index loaded / rebuilt); defaults to silence. */
-  readonly log?: (message: string, fields: Record<string, unknown>) => void;
+  /** Start-up facts (index loaded / rebuilt) and failures no caller would see (background builds and saves). */
+  readonly logger: Logger;
 }
 
 const BUILD_CHUNK = 10_000;
@@ -57,29 +59,42 @@ export class EmbeddedVectorStore implements VectorStore {
   #index: VectorIndex;
   #build: IncrementalIndexBuild | undefined;
   #buildWaiters: Array<() => void> = [];
-  #unsavedChanges = 0;
+  readonly #saves: IndexSaveSchedule;
   #closed = false;
 
   private constructor(
-    private readonly options: Required<Omit<EmbeddedVectorStoreOptions, 'log'>> & Pick<EmbeddedVectorStoreOptions, 'log'>,
-    private readonly lock: DataDirLock,
+    private readonly options: Required<EmbeddedVectorStoreOptions>,
+    private readonly lockNote: LockNote,
     private readonly db: Db,
     private readonly reader: RecordReader,
     private readonly writer: RecordWriter,
   ) {
+    this.#saves = new IndexSaveSchedule({
+      everyChanges: options.indexSaveEveryChanges,
+      save: () => this.#saveIndex(),
+      logger: options.logger,
+      logFields: { dataDir: options.dataDir },
+    });
     this.#index = this.#openIndex();
   }
 
+  /**
+   * Opens the gallery in `dataDir`. Throws STORE_LOCKED while another store
+   * (in this process or another) has it open; a LOCK file left by a crashed
+   * process is no obstacle (data-dir-lock.ts).
+   */
   static open(options: EmbeddedVectorStoreOptions): EmbeddedVectorStore {
     const full = { dimension: EMBEDDING_DIM, ...options };
     mkdirSync(full.dataDir, { recursive: true });
-    const lock = acquireDataDirLock(full.dataDir);
+    // Takes SQLite's exclusive lock: the one thing that keeps a second facerec out.
+    const db = openRecordDb(full.dataDir, full.dimension);
+    const note = writeLockNote(full.dataDir, full.logger);
     try {
-      const db = openRecordDb(full.dataDir, full.dimension);
-      return new EmbeddedVectorStore(full, lock, db, new RecordReader(db), new RecordWriter(db));
+      return new EmbeddedVectorStore(full, note, db, new RecordReader(db), new RecordWriter(db));
     } catch (err) {
-      lock.release();
-      throw err;
+      note.release();
+      db.close();
+      throw translateSqliteError(full.dataDir, err);
     }
   }
 
@@ -94,20 +109,23 @@ export class EmbeddedVectorStore implements VectorStore {
     }
     const loaded = loadIndex(this.db, this.reader, dataDir, dimension, hnsw);
     if (loaded.index) {
-      this.options.log?.('store: HNSW index loaded', {
+      this.options.logger.info('store: HNSW index loaded', {
         faces: count,
         replayedChanges: loaded.replayed,
         connectivity: loaded.index.connectivity(),
         expansionSearch: loaded.index.expansionSearch(),
       });
-      this.#unsavedChanges = loaded.replayed;
+      this.#saves.addChanges(loaded.replayed);
       return loaded.index;
     }
-    this.options.log?.('store: rebuilding HNSW index from the database', { faces: count, reason: loaded.reason });
+    // No file is normal after a crash before the first save; a missing or bad one is worth a look.
+    const rebuilding = { faces: count, reason: loaded.reason };
+    if (loaded.reason === NO_SAVED_INDEX) this.options.logger.info('store: rebuilding HNSW index from the database', rebuilding);
+    else this.options.logger.warn('store: rebuilding HNSW index from the database', rebuilding);
     if (count <= BUILD_AT_ONCE_MAX_ROWS) {
       const index = new HnswIndex(dimension, hnsw);
       this.#bulkAdd(index, this.reader.allEmbeddings());
-      saveIndex(this.db, this.reader, dataDir, index);
+      this.#saves.request();
       return index;
     }
     // A large graph takes minutes to hours to build: open at once with exact search and build it behind.
@@ -141,7 +159,7 @@ export class EmbeddedVectorStore implements VectorStore {
     // Big batches skip the per-key contains/remove check (keys are always fresh).
     if (this.#index instanceof HnswIndex && delta.added.length >= BULK_ADD_MIN) this.#bulkAdd(this.#index, delta.added, delta.added.length);
     else for (const { key, embedding } of delta.added) this.#index.add(key, embedding);
-    this.#unsavedChanges += delta.removedKeys.length + delta.added.length;
+    this.#saves.addChanges(delta.removedKeys.length + delta.added.length);
     const build = this.#build;
     if (build) {
       for (const key of delta.removedKeys) build.remove(key);
@@ -150,15 +168,20 @@ export class EmbeddedVectorStore implements VectorStore {
       if (build.done) this.#finishBuild();
       return;
     }
-    const { annThreshold, dataDir, indexSaveEveryChanges } = this.options;
-    if (this.#index instanceof FlatIndex && this.#index.size() >= Math.max(annThreshold, 1)) {
+    if (this.#index instanceof FlatIndex && this.#index.size() >= Math.max(this.options.annThreshold, 1)) {
       this.#startBuild(this.#index);
-    } else if (this.#unsavedChanges >= indexSaveEveryChanges) {
-      // A flat index has nothing to save; just keep the change log from growing.
-      if (this.#index instanceof HnswIndex) saveIndex(this.db, this.reader, dataDir, this.#index);
-      else dropSavedIndex(this.db, this.reader, dataDir);
-      this.#unsavedChanges = 0;
+    } else if (this.#saves.thresholdReached) {
+      // After this write has returned: see index-save-schedule.ts.
+      this.#saves.request();
     }
+  }
+
+  /** What a save does now (a graph being built is saved when it is done; exact search runs meanwhile). */
+  #saveIndex(): void {
+    const { dataDir } = this.options;
+    // A flat index has nothing to save; just keep the change log from growing.
+    if (this.#index instanceof HnswIndex) saveIndex(this.db, this.reader, dataDir, this.#index);
+    else dropSavedIndex(this.db, this.reader, dataDir);
   }
 
   /** Crossing the threshold: build the graph in the background (index-build.ts) while exact search goes on. */
@@ -170,7 +193,7 @@ export class EmbeddedVectorStore implements VectorStore {
       this.#finishBuild();
       return;
     }
-    this.options.log?.('store: building HNSW index in the background', { faces: keys.length });
+    this.options.logger.info('store: building HNSW index in the background', { faces: keys.length });
     this.#scheduleBuildStep();
   }
 
@@ -183,21 +206,24 @@ export class EmbeddedVectorStore implements VectorStore {
         if (build.done) this.#finishBuild();
         else this.#scheduleBuildStep();
       } catch (error) {
-        // Outside any request, so nobody else would see it; the graph stays unsaved and close() tries again.
-        this.options.log?.('store: background index build failed', { error: String(translateSqliteError(this.options.dataDir, error)) });
+        // Outside any request, so nobody else would see it. Exact search goes on; each
+        // later write steps the build again, and the next start rebuilds it anyway.
+        this.options.logger.error('store: background HNSW index build failed; exact search continues', {
+          dataDir: this.options.dataDir,
+          cause: messageOf(error),
+        });
       }
     });
   }
 
-  /** Swaps the built graph in, then saves it (a failed save leaves it live and unsaved). */
+  /** Swaps the built graph in and asks for it to be saved (a failed save leaves it live and unsaved). */
   #finishBuild(): void {
     const build = this.#build!;
     this.#build = undefined;
     this.#index = build.index;
     this.#releaseBuildWaiters();
-    saveIndex(this.db, this.reader, this.options.dataDir, build.index);
-    this.#unsavedChanges = 0;
-    this.options.log?.('store: HNSW index built', { faces: build.index.size() });
+    this.#saves.request();
+    this.options.logger.info('store: HNSW index built', { faces: build.index.size() });
   }
 
   #releaseBuildWaiters(): void {
@@ -218,7 +244,12 @@ export class EmbeddedVectorStore implements VectorStore {
     try {
       return Promise.resolve(fn());
     } catch (err) {
-      return Promise.reject(translateSqliteError(this.options.dataDir, err));
+      const translated = translateSqliteError(this.options.dataDir, err);
+      // The client gets the code; the SQLite error behind it is only ever seen here.
+      if (isFacerecError(translated, 'STORE_UNAVAILABLE') || isFacerecError(translated, 'STORE_CORRUPT')) {
+        this.options.logger.error('store: database operation failed', { dataDir: this.options.dataDir, code: translated.code, cause: messageOf(err) });
+      }
+      return Promise.reject(translated);
     }
   }
 
@@ -310,11 +341,15 @@ export class EmbeddedVectorStore implements VectorStore {
     // An unfinished build is dropped: the next open builds the index from the records.
     this.#build = undefined;
     this.#releaseBuildWaiters();
-    try {
-      if (this.#index instanceof HnswIndex && this.#unsavedChanges > 0) saveIndex(this.db, this.reader, this.options.dataDir, this.#index);
-      this.db.close();
-    } finally {
-      this.lock.release();
-    }
+    this.#saves.stop();
+    // A failed save is logged and loses nothing (the change log is replayed at the next start).
+    if (this.#index instanceof HnswIndex && this.#saves.pending) this.#saves.saveNow();
+    // While the database lock is still ours, so the note cannot be another holder's.
+    this.lockNote.release();
+    this.db.close();
   }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 
+import { createLogger } from '../../logger.js';
 import { randomUnit, seededRandom } from '../test-vectors.js';
 import { EmbeddedVectorStore } from './embedded-vector-store.js';
 
@@ -17,7 +18,14 @@ describe('crossing the ANN threshold builds the HNSW index in the background', (
   const rnd = seededRandom(11);
   let n = 0;
   const open = (logs: string[] = []) =>
-    EmbeddedVectorStore.open({ dataDir: join(root, `d${n}`), annThreshold: THRESHOLD, hnsw, indexSaveEveryChanges: 100_000, dimension: DIM, log: (m) => logs.push(m) });
+    EmbeddedVectorStore.open({
+      dataDir: join(root, `d${n}`),
+      annThreshold: THRESHOLD,
+      hnsw,
+      indexSaveEveryChanges: 100_000,
+      dimension: DIM,
+      logger: createLogger('debug', (line) => logs.push((JSON.parse(line) as { message: string }).message)),
+    });
   const faces = (count: number, prefix: string) =>
     Array.from({ length: count }, (_, i) => ({ faceId: `${prefix}${i}`, subjectId: `s${i % 50}`, embedding: randomUnit(DIM, rnd) }));
 

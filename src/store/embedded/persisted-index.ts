@@ -43,11 +43,19 @@ export function saveIndex(db: Db, reader: RecordReader, dataDir: string, index: 
   const name = `index-${seq}.usearch`;
   const finalPath = join(dataDir, name);
   const tmpPath = `${finalPath}.tmp`;
-  index.save(tmpPath);
-  fsyncPath(tmpPath);
-  const checksum = fileCrc32(tmpPath);
-  const bytes = statSync(tmpPath).size;
-  renameSync(tmpPath, finalPath);
+  let checksum: string;
+  let bytes: number;
+  try {
+    index.save(tmpPath);
+    fsyncPath(tmpPath);
+    checksum = fileCrc32(tmpPath);
+    bytes = statSync(tmpPath).size;
+    renameSync(tmpPath, finalPath);
+  } catch (error) {
+    // Most often the disk is full: give back what the partial file took.
+    rmQuietly(tmpPath);
+    throw error;
+  }
   fsyncPath(dataDir);
   db.transaction(() => {
     setMeta(db, 'index_file', name);
@@ -59,10 +67,22 @@ export function saveIndex(db: Db, reader: RecordReader, dataDir: string, index: 
   removeIndexFiles(dataDir, name);
 }
 
-/** Deletes index files other than `keep` (older saves, interrupted tmp files). */
+function rmQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // Already gone, or not a file: the next save's clean-up tries again.
+  }
+}
+
+/**
+ * Deletes index files other than `keep` (older saves, interrupted tmp files).
+ * Best effort: the save that calls it has already committed, and whatever is
+ * left is retried by the next save.
+ */
 export function removeIndexFiles(dataDir: string, keep?: string): void {
   for (const name of readdirSync(dataDir)) {
-    if (/^index-\d+\.usearch(\.tmp)?$/.test(name) && name !== keep) unlinkSync(join(dataDir, name));
+    if (/^index-\d+\.usearch(\.tmp)?$/.test(name) && name !== keep) rmQuietly(join(dataDir, name));
   }
 }
 
@@ -76,11 +96,14 @@ export function dropSavedIndex(db: Db, reader: RecordReader, dataDir: string): v
   removeIndexFiles(dataDir);
 }
 
+/** The reason loadIndex gives when nothing was ever saved (normal, unlike a damaged file). */
+export const NO_SAVED_INDEX = 'no saved index';
+
 export type LoadOutcome = { index: HnswIndex; replayed: number } | { index: undefined; reason: string };
 
 export function loadIndex(db: Db, reader: RecordReader, dataDir: string, dimension: number, params: HnswParams): LoadOutcome {
   const name = getMeta(db, 'index_file');
-  if (name === undefined) return { index: undefined, reason: 'no saved index' };
+  if (name === undefined) return { index: undefined, reason: NO_SAVED_INDEX };
   const path = join(dataDir, name);
   if (!existsSync(path)) return { index: undefined, reason: `${name} is missing` };
   if (statSync(path).size !== Number(getMeta(db, 'index_bytes'))) return { index: undefined, reason: `${name} has the wrong size` };

@@ -7,6 +7,7 @@ import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 
 import { isFacerecError } from '../../errors.js';
+import { silentLogger } from '../../logger.js';
 import { EmbeddedVectorStore } from './embedded-vector-store.js';
 import { DB_FILE } from './record-db.js';
 
@@ -22,7 +23,7 @@ describe('embedded store refuses corrupt or foreign data directories', () => {
     for (const [name, body] of Object.entries(files)) writeFileSync(join(dir, name), body);
     return dir;
   };
-  const open = (dataDir: string, dimension = 8) => EmbeddedVectorStore.open({ dataDir, annThreshold: 100, hnsw, indexSaveEveryChanges: 100, dimension });
+  const open = (dataDir: string, dimension = 8) => EmbeddedVectorStore.open({ dataDir, annThreshold: 100, hnsw, indexSaveEveryChanges: 100, dimension, logger: silentLogger });
   const corrupt = (pattern: RegExp) => (err: unknown) => isFacerecError(err, 'STORE_CORRUPT') && pattern.test((err as Error).message);
 
   it('a gallery file that is not SQLite', () => {

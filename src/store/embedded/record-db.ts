@@ -1,10 +1,10 @@
-import { closeSync, existsSync, openSync, readdirSync, readSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 import Database from 'better-sqlite3';
 
 import { FacerecError } from '../../errors.js';
-import { LOCK_FILE } from './data-dir-lock.js';
+import { dataDirInUse, LOCK_FILE } from './data-dir-lock.js';
 
 export type Db = Database.Database;
 
@@ -12,7 +12,6 @@ export const DB_FILE = 'gallery.sqlite';
 /** 'FREC': marks the SQLite file as ours, so a foreign database is refused. */
 const APPLICATION_ID = 0x46524543;
 const SCHEMA_VERSION = 1;
-const SQLITE_MAGIC = 'SQLite format 3\0';
 
 const SCHEMA = `
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -42,6 +41,7 @@ CREATE TABLE changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, key INTEGER NOT NUL
 export function isOwnFile(name: string): boolean {
   return (
     name === LOCK_FILE ||
+    // Left by versions that took over a PID lock file; the next holder removes them.
     name.startsWith(`${LOCK_FILE}.stale-`) ||
     name === DB_FILE ||
     name === `${DB_FILE}-wal` ||
@@ -57,29 +57,28 @@ function corrupt(dataDir: string, why: string, cause?: unknown): FacerecError {
   return new FacerecError('STORE_CORRUPT', `${dataDir}: ${why}`, { cause, details: { dataDir } });
 }
 
-function checkDirectory(dataDir: string, dbPath: string): void {
+/*
+ * Nothing here opens gallery.sqlite itself (not even to peek at its header):
+ * POSIX drops every lock a process holds on a file when any descriptor of that
+ * file is closed, so one stray open/close would quietly release the exclusive
+ * lock of a store already open in this process. SQLite's own errors
+ * (SQLITE_NOTADB) say what a header check would have.
+ */
+function checkDirectory(dataDir: string): void {
   const foreign = readdirSync(dataDir).filter((name) => !isOwnFile(name));
   if (foreign.length > 0) {
     const shown = foreign.slice(0, 5).join(', ') + (foreign.length > 5 ? ', …' : '');
     throw corrupt(dataDir, `holds files facerec did not write (${shown}); use an empty or facerec-only directory`);
-  }
-  if (!existsSync(dbPath)) return;
-  const fd = openSync(dbPath, 'r');
-  const header = Buffer.alloc(16);
-  const read = readSync(fd, header, 0, 16, 0);
-  closeSync(fd);
-  if (read > 0 && header.toString('latin1', 0, read) !== SQLITE_MAGIC.slice(0, read)) {
-    throw corrupt(dataDir, `${DB_FILE} is not a SQLite database (damaged, or another program's file)`);
   }
 }
 
 /** SQLite failures that mean "the files are bad" rather than "a bug". */
 export function translateSqliteError(dataDir: string, err: unknown): unknown {
   const code = (err as { code?: string }).code ?? '';
-  if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') return corrupt(dataDir, `${DB_FILE} is damaged (${code})`, err);
-  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
-    return new FacerecError('STORE_LOCKED', `${dataDir}: the database is held by another process`, { cause: err });
-  }
+  if (code === 'SQLITE_NOTADB') return corrupt(dataDir, `${DB_FILE} is not a SQLite database (damaged, or another program's file)`, err);
+  if (code.startsWith('SQLITE_CORRUPT')) return corrupt(dataDir, `${DB_FILE} is damaged (${code})`, err);
+  // Only another connection's exclusive lock makes SQLite busy here (ours is held from open to close).
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return dataDirInUse(dataDir, err);
   if (code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR') || code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_READONLY')) {
     return new FacerecError('STORE_UNAVAILABLE', `${dataDir}: ${code}`, { cause: err });
   }
@@ -89,11 +88,14 @@ export function translateSqliteError(dataDir: string, err: unknown): unknown {
 /**
  * Opens (or creates) the record of truth: WAL with synchronous=FULL, so a
  * committed transaction survives kill -9 and power loss; exclusive locking so a
- * second process fails fast with SQLITE_BUSY instead of sharing the file.
+ * second process fails fast with SQLITE_BUSY (STORE_LOCKED) instead of sharing
+ * the file. This lock is the one that keeps a second facerec out of DATA_DIR
+ * (data-dir-lock.ts says why it is not a PID file), and the kernel releases it
+ * when the process dies.
  */
 export function openRecordDb(dataDir: string, dimension: number): Db {
   const dbPath = join(dataDir, DB_FILE);
-  checkDirectory(dataDir, dbPath);
+  checkDirectory(dataDir);
   let db: Db | undefined;
   try {
     db = new Database(dbPath, { timeout: 0 });
@@ -101,7 +103,9 @@ export function openRecordDb(dataDir: string, dimension: number): Db {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
-    // Take the exclusive lock now rather than at the first write.
+    // In WAL mode an exclusive connection takes its lock at the first access, not at
+    // open: take it now, so a second process is refused at start-up rather than at its
+    // first write. Exclusive mode then holds it until close().
     db.exec('BEGIN EXCLUSIVE; COMMIT');
     const appId = db.pragma('application_id', { simple: true }) as number;
     const tableCount = (db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number }).n;

@@ -1,3 +1,4 @@
+import { faceIdTaken } from '../face-id.js';
 import type { NormalisedFace } from '../validate.js';
 import type { Payload } from '../vector-store.js';
 import type { Db } from './record-db.js';
@@ -33,7 +34,7 @@ export class RecordWriter {
   readonly #updateSubjectPayload;
 
   constructor(private readonly db: Db) {
-    this.#findFace = db.prepare('SELECT key, created_at_ms FROM faces WHERE face_id = ?');
+    this.#findFace = db.prepare('SELECT key, subject_id, created_at_ms FROM faces WHERE face_id = ?');
     this.#deleteFaceByKey = db.prepare('DELETE FROM faces WHERE key = ?');
     this.#insertFace = db.prepare(
       'INSERT INTO faces (face_id, subject_id, embedding, payload, image_sha256, created_at_ms) VALUES (?, ?, ?, ?, ?, ?)',
@@ -49,16 +50,21 @@ export class RecordWriter {
     this.#updateSubjectPayload = db.prepare('UPDATE subjects SET payload = ? WHERE subject_id = ?');
   }
 
-  /** A re-upserted face gets a fresh key (old vector removed, new one added) but keeps its created time. */
+  /**
+   * A re-upserted face gets a fresh key (old vector removed, new one added) but
+   * keeps its created time. A face id that belongs to another subject fails the
+   * whole batch with ALREADY_EXISTS (the transaction rolls back).
+   */
   upsertFaces(faces: readonly NormalisedFace[], nowMs: number): IndexDelta {
     return this.db.transaction((): IndexDelta => {
       const added = new Map<string, { key: number; embedding: Float32Array }>();
       const removedKeys: number[] = [];
       const batchKeys = new Set<number>();
       for (const face of faces) {
+        const old = this.#findFace.get(face.faceId) as { key: number; subject_id: string; created_at_ms: number } | undefined;
+        if (old && old.subject_id !== face.subjectId) throw faceIdTaken(face.faceId, old.subject_id, face.subjectId);
         if (face.subjectPayload !== undefined) this.#upsertSubject.run(face.subjectId, JSON.stringify(face.subjectPayload), nowMs);
         else this.#insertSubjectIfMissing.run(face.subjectId, '{}', nowMs);
-        const old = this.#findFace.get(face.faceId) as { key: number; created_at_ms: number } | undefined;
         if (old) {
           this.#deleteFaceByKey.run(old.key);
           this.#logChange.run(old.key, OP_REMOVE);

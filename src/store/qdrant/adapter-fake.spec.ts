@@ -17,6 +17,7 @@ import { QdrantClient } from '@qdrant/js-client-rest';
 
 import { startFakeQdrant, type FakeQdrant } from '../../../test/support/fake-qdrant.js';
 import { isFacerecError } from '../../errors.js';
+import { silentLogger } from '../../logger.js';
 import { toPointUuid } from '../face-id.js';
 import { randomUnit, seededRandom } from '../test-vectors.js';
 import { CONTRACT_DIM, runVectorStoreContract } from '../vector-store.contract.js';
@@ -29,7 +30,7 @@ runVectorStoreContract({
   name: 'QdrantVectorStore against a fake Qdrant (test double: real Qdrant cannot run here)',
   create: async () => {
     const fake = await (contractFake ??= startFakeQdrant());
-    return QdrantVectorStore.connect({ url: fake.url, collection: `facerec_test_${n++}`, dimension: CONTRACT_DIM });
+    return QdrantVectorStore.connect({ url: fake.url, collection: `facerec_test_${n++}`, dimension: CONTRACT_DIM, logger: silentLogger });
   },
   cleanup: async () => {
     await (await contractFake)?.close();
@@ -52,14 +53,14 @@ describe('QdrantVectorStore against a fake Qdrant: beyond the contract', () => {
   });
 
   it('reconnects to existing collections and keeps the gallery (restart)', async () => {
-    const first = await QdrantVectorStore.connect({ url: fake.url, collection: 'restart', dimension: CONTRACT_DIM });
+    const first = await QdrantVectorStore.connect({ url: fake.url, collection: 'restart', dimension: CONTRACT_DIM, logger: silentLogger });
     await first.upsertFaces([{ faceId: 'a1', subjectId: 'ada', embedding: randomUnit(CONTRACT_DIM, rnd), subjectPayload: { name: 'Ada' } }]);
     await first.close();
-    const second = await QdrantVectorStore.connect({ url: fake.url, collection: 'restart', dimension: CONTRACT_DIM });
+    const second = await QdrantVectorStore.connect({ url: fake.url, collection: 'restart', dimension: CONTRACT_DIM, logger: silentLogger });
     assert.equal(await second.count(), 1);
     assert.deepEqual((await second.getSubject('ada')).payload, { name: 'Ada' });
     await assert.rejects(
-      QdrantVectorStore.connect({ url: fake.url, collection: 'restart', dimension: CONTRACT_DIM * 2 }),
+      QdrantVectorStore.connect({ url: fake.url, collection: 'restart', dimension: CONTRACT_DIM * 2, logger: silentLogger }),
       (err) => isFacerecError(err, 'STORE_CORRUPT'),
     );
     assert.deepEqual(fake.unmodelled, []);

@@ -12,6 +12,8 @@ import { describe, it } from 'node:test';
 import { QdrantClient } from '@qdrant/js-client-rest';
 
 import { isFacerecError } from '../../errors.js';
+import { silentLogger } from '../../logger.js';
+import { recordingLogger } from '../../../test/support/recording-logger.js';
 import { CONTRACT_DIM, runVectorStoreContract } from '../vector-store.contract.js';
 import { QdrantVectorStore } from './adapter.js';
 import { subjectsCollectionOf } from './collections.js';
@@ -27,7 +29,7 @@ runVectorStoreContract({
   create: async () => {
     const collection = `facerec_test_${randomUUID().slice(0, 8)}`;
     created.push(collection);
-    return QdrantVectorStore.connect({ url: url!, apiKey, collection, dimension: CONTRACT_DIM });
+    return QdrantVectorStore.connect({ url: url!, apiKey, collection, dimension: CONTRACT_DIM, logger: silentLogger });
   },
   cleanup: async () => {
     const client = new QdrantClient({ url: url!, apiKey, checkCompatibility: false });
@@ -36,11 +38,16 @@ runVectorStoreContract({
 });
 
 describe('QdrantVectorStore without a server', () => {
-  it('reports STORE_UNAVAILABLE when Qdrant cannot be reached', async () => {
+  it('reports STORE_UNAVAILABLE when Qdrant cannot be reached, and logs the cause', async () => {
+    const log = recordingLogger();
     await assert.rejects(
-      QdrantVectorStore.connect({ url: 'http://127.0.0.1:9', collection: 'x', dimension: CONTRACT_DIM }),
+      QdrantVectorStore.connect({ url: 'http://127.0.0.1:9', collection: 'x', dimension: CONTRACT_DIM, logger: log.logger }),
       (err) => isFacerecError(err, 'STORE_UNAVAILABLE'),
     );
+    const [failure] = log.entries.filter((e) => e.level === 'warn');
+    assert.equal(failure?.message, 'store: Qdrant call failed');
+    assert.equal(failure?.operation, 'connect');
+    assert.match(String(failure?.cause), /fetch failed|ECONNREFUSED/);
   });
 
   it('keeps data on restart: connect() has no recreate path', async () => {

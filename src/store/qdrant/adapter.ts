@@ -1,7 +1,8 @@
 import { QdrantClient } from '@qdrant/js-client-rest';
 
 import { FacerecError, isFacerecError } from '../../errors.js';
-import { toPointUuid } from '../face-id.js';
+import type { Logger } from '../../logger.js';
+import { faceIdTaken, toPointUuid } from '../face-id.js';
 import { checkId, checkPageSize, checkPayload, checkSearch, normaliseFaces } from '../validate.js';
 import {
   EMBEDDING_DIM,
@@ -27,6 +28,8 @@ export interface QdrantVectorStoreOptions {
   readonly dimension?: number;
   /** Points per upsert request. */
   readonly upsertBatchSize?: number;
+  /** Failed Qdrant calls are logged here with their cause; callers get STORE_UNAVAILABLE. */
+  readonly logger: Logger;
 }
 
 type Client = QdrantClient;
@@ -83,6 +86,7 @@ export class QdrantVectorStore implements VectorStore {
     private readonly collection: string,
     private readonly dimension: number,
     private readonly batchSize: number,
+    private readonly logger: Logger,
   ) {
     this.#subjects = subjectsCollectionOf(collection);
   }
@@ -90,13 +94,43 @@ export class QdrantVectorStore implements VectorStore {
   static async connect(options: QdrantVectorStoreOptions): Promise<QdrantVectorStore> {
     const client = new QdrantClient({ url: options.url, apiKey: options.apiKey, checkCompatibility: false });
     const dimension = options.dimension ?? EMBEDDING_DIM;
-    await guard(() => ensureCollections(client, options.collection, dimension));
-    return new QdrantVectorStore(client, options.collection, dimension, options.upsertBatchSize ?? 256);
+    await guard(options.logger, 'connect', () => ensureCollections(client, options.collection, dimension));
+    options.logger.info('store: Qdrant collections ready', { url: options.url, collection: options.collection, dimension });
+    return new QdrantVectorStore(client, options.collection, dimension, options.upsertBatchSize ?? 256, options.logger);
+  }
+
+  #guard<T>(operation: string, fn: () => Promise<T> | T): Promise<T> {
+    return guard(this.logger, operation, fn);
+  }
+
+  /**
+   * The faces the batch would replace, by face id. A face id already taken by
+   * another subject fails the whole batch, before anything is written.
+   *
+   * This is a read, then a write: two replicas enrolling the same new face id
+   * for different subjects at the same moment can both pass the check, and the
+   * later upsert wins. Qdrant has no conditional insert to close that gap; the
+   * embedded store checks inside its write transaction and has no such race.
+   */
+  async #existingFaces(faces: readonly { faceId: string; subjectId: string }[]): Promise<Map<string, { subjectId: string; createdAtMs: number }>> {
+    const ids = [...new Set(faces.map((f) => toPointUuid(FACE_NS, f.faceId)))];
+    const points = await this.client.retrieve(this.collection, { ids, with_payload: ['face_id', 'subject_id', 'created_at_ms'], with_vector: false });
+    const existing = new Map(points.map((p) => [String(p.payload?.face_id), { subjectId: String(p.payload?.subject_id), createdAtMs: Number(p.payload?.created_at_ms) }]));
+    // The batch is applied in order, so a face id repeated in it belongs to its first subject.
+    const owner = new Map([...existing].map(([faceId, face]) => [faceId, face.subjectId]));
+    for (const face of faces) {
+      const current = owner.get(face.faceId);
+      if (current === undefined) owner.set(face.faceId, face.subjectId);
+      else if (current !== face.subjectId) throw faceIdTaken(face.faceId, current, face.subjectId);
+    }
+    return existing;
   }
 
   upsertFaces(faces: readonly FaceInput[]): Promise<UpsertResult> {
-    return guard(async () => {
+    return this.#guard('upsertFaces', async () => {
       const normalised = normaliseFaces(faces, this.dimension);
+      // Checked first, so a refused batch writes nothing (not even its new subjects).
+      const existing = await this.#existingFaces(normalised);
       const subjectIds = [...new Set(normalised.map((f) => f.subjectId))];
       const existingSubjects = await this.client.retrieve(this.#subjects, {
         ids: subjectIds.map((id) => toPointUuid(SUBJECT_NS, id)),
@@ -123,13 +157,6 @@ export class QdrantVectorStore implements VectorStore {
           current.set(subjectId, payload);
         }
       }
-      // Keep the first enrolment time on re-upsert, as the embedded store does.
-      const old = await this.client.retrieve(this.collection, {
-        ids: normalised.map((f) => toPointUuid(FACE_NS, f.faceId)),
-        with_payload: ['face_id', 'created_at_ms'],
-        with_vector: false,
-      });
-      const createdAt = new Map(old.map((p) => [String(p.payload?.face_id), Number(p.payload?.created_at_ms)]));
       const now = Date.now();
       const points = normalised.map((f) => ({
         id: toPointUuid(FACE_NS, f.faceId),
@@ -138,7 +165,8 @@ export class QdrantVectorStore implements VectorStore {
           face_id: f.faceId,
           subject_id: f.subjectId,
           image_sha256: f.imageSha256,
-          created_at_ms: createdAt.get(f.faceId) ?? now,
+          // Keep the first enrolment time on re-upsert, as the embedded store does.
+          created_at_ms: existing.get(f.faceId)?.createdAtMs ?? now,
           payload: f.payload as Record<string, unknown>,
           subject_payload: (current.get(f.subjectId) ?? {}) as Record<string, unknown>,
         },
@@ -151,7 +179,7 @@ export class QdrantVectorStore implements VectorStore {
   }
 
   search(query: Float32Array, options: SearchOptions): Promise<SearchMatch[]> {
-    return guard(async () => {
+    return this.#guard('search', async () => {
       const { k, minSimilarity, filter } = checkSearch(query, options, this.dimension);
       const hits = await this.client.search(this.collection, {
         vector: Array.from(query),
@@ -170,7 +198,7 @@ export class QdrantVectorStore implements VectorStore {
   }
 
   listSubjects(options?: ListSubjectsOptions): Promise<SubjectPage> {
-    return guard(async () => {
+    return this.#guard('listSubjects', async () => {
       const limit = checkPageSize(options);
       if (options?.pageToken && !/^[0-9a-f-]{36}$/.test(options.pageToken)) throw new FacerecError('INVALID_ARGUMENT', 'pageToken is not one this store issued');
       const page = await this.client.scroll(this.#subjects, {
@@ -191,7 +219,7 @@ export class QdrantVectorStore implements VectorStore {
   }
 
   getSubject(subjectId: string): Promise<Subject> {
-    return guard(async () => {
+    return this.#guard('getSubject', async () => {
       const [point] = await this.client.retrieve(this.#subjects, { ids: [toPointUuid(SUBJECT_NS, checkId('subjectId', subjectId))], with_payload: true });
       if (!point) throw new FacerecError('SUBJECT_NOT_FOUND', subjectId, { details: { subjectId } });
       const faces: FaceRecord[] = [];
@@ -208,7 +236,7 @@ export class QdrantVectorStore implements VectorStore {
   }
 
   getFace(faceId: string): Promise<FaceRecord> {
-    return guard(async () => {
+    return this.#guard('getFace', async () => {
       const [point] = await this.client.retrieve(this.collection, { ids: [toPointUuid(FACE_NS, checkId('faceId', faceId))], with_payload: true });
       if (!point) throw new FacerecError('FACE_NOT_FOUND', faceId, { details: { faceId } });
       return toFace(point.payload);
@@ -221,11 +249,11 @@ export class QdrantVectorStore implements VectorStore {
   }
 
   count(subjectId?: string): Promise<number> {
-    return guard(() => this.#count(subjectId === undefined ? undefined : checkId('subjectId', subjectId)));
+    return this.#guard('count', () => this.#count(subjectId === undefined ? undefined : checkId('subjectId', subjectId)));
   }
 
   stats(): Promise<StoreStats> {
-    return guard(async () => ({
+    return this.#guard('stats', async () => ({
       backend: 'qdrant' as const,
       faceCount: await this.#count(),
       subjectCount: (await this.client.count(this.#subjects, { exact: true })).count,
@@ -235,7 +263,7 @@ export class QdrantVectorStore implements VectorStore {
   }
 
   updateSubject(subjectId: string, payload: Payload): Promise<void> {
-    return guard(async () => {
+    return this.#guard('updateSubject', async () => {
       const id = toPointUuid(SUBJECT_NS, checkId('subjectId', subjectId));
       const checked = checkPayload(payload, 'payload');
       const [point] = await this.client.retrieve(this.#subjects, { ids: [id], with_payload: false });
@@ -255,7 +283,7 @@ export class QdrantVectorStore implements VectorStore {
   }
 
   deleteSubject(subjectId: string): Promise<number> {
-    return guard(async () => {
+    return this.#guard('deleteSubject', async () => {
       const id = toPointUuid(SUBJECT_NS, checkId('subjectId', subjectId));
       const [point] = await this.client.retrieve(this.#subjects, { ids: [id], with_payload: false });
       if (!point) throw new FacerecError('SUBJECT_NOT_FOUND', subjectId, { details: { subjectId } });
@@ -267,7 +295,7 @@ export class QdrantVectorStore implements VectorStore {
   }
 
   deleteFace(faceId: string): Promise<void> {
-    return guard(async () => {
+    return this.#guard('deleteFace', async () => {
       const id = toPointUuid(FACE_NS, checkId('faceId', faceId));
       const [point] = await this.client.retrieve(this.collection, { ids: [id], with_payload: false });
       if (!point) throw new FacerecError('FACE_NOT_FOUND', faceId, { details: { faceId } });
@@ -280,12 +308,26 @@ export class QdrantVectorStore implements VectorStore {
   }
 }
 
-/** Our own errors pass through; anything from the client or the network is STORE_UNAVAILABLE. */
-async function guard<T>(fn: () => Promise<T> | T): Promise<T> {
+/**
+ * Our own errors pass through; anything from the client or the network is
+ * STORE_UNAVAILABLE, logged with its cause (the HTTP status and Qdrant's
+ * reason), which the client's message does not carry in full.
+ */
+async function guard<T>(logger: Logger, operation: string, fn: () => Promise<T> | T): Promise<T> {
   try {
     return await fn();
   } catch (err) {
     if (isFacerecError(err)) throw err;
+    logger.warn('store: Qdrant call failed', { operation, cause: describeQdrantError(err) });
     throw new FacerecError('STORE_UNAVAILABLE', `qdrant: ${(err as Error)?.message ?? String(err)}`, { cause: err });
   }
+}
+
+/** The client's ApiError keeps Qdrant's JSON reason in `data`; a network error its cause. */
+function describeQdrantError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const data = (err as { data?: unknown }).data;
+  const cause = (err as { cause?: unknown }).cause;
+  const extra = data !== undefined ? ` ${JSON.stringify(data)}` : cause !== undefined ? ` (${String(cause)})` : '';
+  return `${err.message}${extra}`;
 }
