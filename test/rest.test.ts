@@ -373,8 +373,8 @@ describe('REST API (built-in gateway, real server)', () => {
       await expectStatus(await fetch(`${base}/v1/subjects?colour=blue`), 400, 3, /unknown parameter "colour"/);
     });
 
-    it('a body over maxMessageBytes → 413 RESOURCE_EXHAUSTED, and the server keeps serving', async () => {
-      const huge = Buffer.alloc(5 * 1024 * 1024, 1);
+    it('a body over the REST limit (maxMessageBytes as base64 JSON) → 413 RESOURCE_EXHAUSTED, and the server keeps serving', async () => {
+      const huge = Buffer.alloc(6 * 1024 * 1024, 1);
       await expectStatus(await fetch(`${base}/uploadfile`, { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: huge }), 413, 8, /exceeds/);
       await expectStatus(await post('/base64', { image: huge.toString('base64') }), 413, 8);
       const info = await fetch(`${base}/`);
@@ -382,10 +382,11 @@ describe('REST API (built-in gateway, real server)', () => {
       await info.body?.cancel();
     });
 
-    it('takes a body of exactly maxMessageBytes to the server (the image, not the envelope, is limited)', async () => {
+    it('takes an image of exactly maxMessageBytes to the server, raw or as base64 JSON (the image, not the envelope, is limited)', async () => {
       const atLimit = Buffer.alloc(4 * 1024 * 1024, 1);
       // Not an image, so the server's decoder answers: the message got through.
       await expectStatus(await fetch(`${base}/uploadfile`, { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: atLimit }), 400, 3, /not a supported image/);
+      await expectStatus(await post('/base64', { image: atLimit.toString('base64') }), 400, 3, /not a supported image/);
     });
 
     it('echoes x-request-id', async () => {

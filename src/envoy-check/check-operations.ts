@@ -7,21 +7,14 @@
  */
 import type { FileRegistry } from '@bufbuild/protobuf';
 import { FACEREC_SERVICE } from '../server/rest/descriptor.js';
-import { MESSAGE_ENVELOPE_BYTES } from '../server/grpc-server.js';
+import { largestRestBodyBytes, MESSAGE_ENVELOPE_BYTES } from '../server/grpc-server.js';
+
+export { largestRestBodyBytes };
 
 type Json = Record<string, any>;
 
 const LOOPBACK = new Set(['127.0.0.1', '::1']);
 const HEALTH_CHECK_FILTER = 'envoy.filters.http.health_check';
-
-/**
- * Bytes of the largest REST body the server can accept: an image of
- * maxMessageBytes as base64 (4 characters per 3 bytes, padded) plus the same
- * envelope the gRPC server allows around the image for the other fields.
- */
-export function largestRestBodyBytes(maxMessageBytes: number): number {
-  return 4 * Math.ceil(maxMessageBytes / 3) + MESSAGE_ENVELOPE_BYTES;
-}
 
 /** Seconds in a protobuf JSON Duration ("1.5s"); undefined when absent or not a duration. */
 export function durationSeconds(value: unknown): number | undefined {

@@ -32,7 +32,7 @@ import { createVectorStore, type VectorStore } from '../store/index.js';
 import { createAdmission } from './admission.js';
 import { createAuthenticator } from './auth.js';
 import type { CallHooks } from './call-context.js';
-import { SERVICE_NAME, startGrpcServer, type RunningGrpcServer } from './grpc-server.js';
+import { largestRestBodyBytes, SERVICE_NAME, startGrpcServer, type RunningGrpcServer } from './grpc-server.js';
 import { startRestGateway } from './rest/gateway.js';
 import { facePolicyNamed } from './ingest.js';
 import { createFaceRecognitionService } from './service.js';
@@ -212,7 +212,8 @@ function startRest(config: Config, grpcPort: number, logger: Logger) {
     grpcTarget: `127.0.0.1:${grpcPort}`,
     descriptorPath: join(packageRoot(), 'envoy', 'descriptor.pb'),
     corsOrigins: config.server.corsOrigins,
-    maxBodyBytes: config.server.maxMessageBytes,
+    // Base64 JSON bodies are 4/3 of the image they carry (Envoy's limit is the same).
+    maxBodyBytes: largestRestBodyBytes(config.server.maxMessageBytes),
     logger,
   });
 }

@@ -38,6 +38,16 @@ function reflectionService(): ReflectionService {
 /** Room for the fields around an image of maxMessageBytes. */
 export const MESSAGE_ENVELOPE_BYTES = 64 * 1024;
 
+/**
+ * Bytes of the largest REST body the server can accept: an image of
+ * maxMessageBytes as base64 (4 characters per 3 bytes, padded) plus the same
+ * envelope the gRPC server allows around the image for the other fields.
+ * Envoy's body limit and the built-in gateway's both follow it.
+ */
+export function largestRestBodyBytes(maxMessageBytes: number): number {
+  return 4 * Math.ceil(maxMessageBytes / 3) + MESSAGE_ENVELOPE_BYTES;
+}
+
 export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
   const server = new Server({
     // The limit is meant for the image: leave room for the message around it
