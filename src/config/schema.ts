@@ -66,10 +66,16 @@ export const CONFIG_SCHEMA = {
   pipeline: {
     modelsDir: s({ type: 'string', default: undefined, env: 'FACEREC_PIPELINE__MODELS_DIR', flag: '--models-dir', description: 'directory of the built models (default: models/build in the package)' }),
     intraOpThreads: s({ type: 'int', default: 0, min: 0, max: 256, env: 'FACEREC_PIPELINE__INTRA_OP_THREADS', description: 'ONNX Runtime threads per model run; 0 = one per core' }),
-    maxImagePixels: s({ type: 'int', default: 50_000_000, min: 1, env: 'FACEREC_PIPELINE__MAX_IMAGE_PIXELS', description: 'decoded images above this many pixels are rejected (decompression bombs)' }),
+    maxImagePixels: s({ type: 'int', default: 50_000_000, min: 1, env: 'FACEREC_PIPELINE__MAX_IMAGE_PIXELS', description: 'images declaring more pixels (width × height) are refused before decoding (decompression bombs)' }),
+    // 3 bytes a pixel once decoded: the 192 images the default caps allow in
+    // flight fit the pod's 3 GiB (README "Limits"). The detector sees 320×240,
+    // so more pixels would cost memory without finding more faces.
+    maxDecodedPixels: s({ type: 'int', default: 3_145_728, min: 65_536, env: 'FACEREC_PIPELINE__MAX_DECODED_PIXELS', description: 'larger images are shrunk while decoding to this many pixels (3145728 = 2048×1536), bounding the memory each image in flight holds; boxes and landmarks stay in the sent image\'s pixels' }),
     detectScoreThreshold: s({ type: 'number', default: 0.75, min: 0, max: 1, env: 'FACEREC_PIPELINE__DETECT_SCORE_THRESHOLD', description: 'minimum detector score for a face' }),
     nmsIouThreshold: s({ type: 'number', default: 0.4, min: 0, max: 1, env: 'FACEREC_PIPELINE__NMS_IOU_THRESHOLD', description: 'IoU above which overlapping detections are merged' }),
     minFaceSizePx: s({ type: 'int', default: 20, min: 1, env: 'FACEREC_PIPELINE__MIN_FACE_SIZE_PX', description: 'faces whose shorter box side is below this are reported but not embedded (px)' }),
+    // At most MAX_MATCHES_PER_REPLY (src/server/reply-limits.ts), so every embedded face of a Recognize gets at least its best match.
+    maxFacesPerImage: s({ type: 'int', default: 100, min: 1, max: 100, env: 'FACEREC_PIPELINE__MAX_FACES_PER_IMAGE', description: 'faces per image that get landmarks and an embedding, largest first; the rest are reported with box and score only' }),
     similarityThreshold: s({ type: 'number', default: 0.46, min: -1, max: 1, env: 'FACEREC_PIPELINE__SIMILARITY_THRESHOLD', flag: '--similarity-threshold', description: 'default cosine similarity for a match (calibrated, see README)' }),
   },
   enrolment: {

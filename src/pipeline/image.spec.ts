@@ -50,3 +50,14 @@ test('the size checks use the upright size and say which limit was hit', async (
     return true;
   });
 });
+
+test('an image above maxDecodedPixels is shrunk while decoding, upright and with its aspect ratio, and says its source size', async () => {
+  const big = sharp({ create: { width: 400, height: 100, channels: 3, background: '#446688' } });
+  const upright = await decodeImage(await big.clone().png().toBuffer(), { ...options, maxDecodedPixels: 10_000 });
+  assert.deepEqual([upright.width, upright.height, upright.sourceWidth, upright.sourceHeight], [200, 50, 400, 100]);
+  assert.equal(upright.data.length, 200 * 50 * 3);
+  const rotated = await decodeImage(await big.clone().jpeg().withMetadata({ orientation: 6 }).toBuffer(), { ...options, maxDecodedPixels: 10_000 });
+  assert.deepEqual([rotated.width, rotated.height, rotated.sourceWidth, rotated.sourceHeight], [50, 200, 100, 400]);
+  const small = await decodeImage(await solid(3).png().toBuffer(), { ...options, maxDecodedPixels: 10_000 });
+  assert.deepEqual([small.width, small.height, small.sourceWidth, small.sourceHeight], [40, 30, 40, 30]);
+});

@@ -14,6 +14,12 @@ import type { RgbImage } from './types.js';
 export interface DecodeOptions {
   /** Images with more pixels than this are refused before decoding. */
   readonly maxImagePixels: number;
+  /**
+   * Larger images are shrunk while decoding to about this many pixels (JPEG
+   * shrink-on-load, streamed resize otherwise), so the memory an image holds
+   * in flight is bounded whatever its size. Absent: decoded at full size.
+   */
+  readonly maxDecodedPixels?: number;
   /** Images whose width or height is below this cannot hold a usable face (px). */
   readonly minFaceSizePx: number;
 }
@@ -36,7 +42,20 @@ function classifyDecodeError(cause: unknown): FacerecError {
   return new FacerecError('IMAGE_TRUNCATED', message.split('\n')[0]!.trim(), { cause });
 }
 
-export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Promise<RgbImage> {
+/** A decoded image and the upright size of the image it came from (larger when it was shrunk). */
+export interface DecodedImage extends RgbImage {
+  readonly sourceWidth: number;
+  readonly sourceHeight: number;
+}
+
+/** The size to decode to: the upright size, shrunk with its aspect ratio kept to at most maxPixels. */
+export function decodeSize(width: number, height: number, maxPixels: number | undefined): [number, number] {
+  if (maxPixels === undefined || width * height <= maxPixels) return [width, height];
+  const scale = Math.sqrt(maxPixels / (width * height));
+  return [Math.max(1, Math.floor(width * scale)), Math.max(1, Math.floor(height * scale))];
+}
+
+export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Promise<DecodedImage> {
   if (bytes.length === 0) throw new FacerecError('IMAGE_EMPTY');
   const input = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // failOn 'error' lets sharp reject truncated data instead of padding it with grey.
@@ -69,15 +88,17 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Pr
   try {
     // An embedded sRGB profile would be converted to sRGB for nothing (see icc.ts).
     const ignoreIcc = meta.icc !== undefined && isSrgbProfile(meta.icc);
-    const { data, info } = await sharp(input, { ...sharpOptions, ignoreIcc })
-      .rotate() // applies the EXIF orientation
+    const [width, height] = decodeSize(uprightWidth, uprightHeight, options.maxDecodedPixels);
+    let pipeline = sharp(input, { ...sharpOptions, ignoreIcc }).rotate(); // applies the EXIF orientation
+    if (width !== uprightWidth || height !== uprightHeight) pipeline = pipeline.resize(width, height, { fit: 'fill' });
+    const { data, info } = await pipeline
       .toColourspace('srgb')
       .flatten({ background: '#ffffff' }) // transparent areas become white, not whatever RGB they hide
       .removeAlpha()
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels, expected 3`);
-    return { data, width: info.width, height: info.height };
+    return { data, width: info.width, height: info.height, sourceWidth: uprightWidth, sourceHeight: uprightHeight };
   } catch (cause) {
     throw classifyDecodeError(cause);
   }

@@ -4,11 +4,17 @@ import type { FaceImageOps } from './face-image-ops.js';
 import type { ModelRunner } from './session.js';
 import { createFacePipeline, type StageName } from './pipeline.js';
 
-/** Fake models: the detector finds two faces; landmarks and embedder track how many items are in flight at once. */
-function fakeRunners() {
+/**
+ * Fake models: the detector finds two faces (plus any `extra` ones, as [score,
+ * x1, y1, x2, y2] in [0,1]); landmarks and embedder track how many items are in
+ * flight at once, and how many they saw.
+ */
+function fakeRunners(extra: ReadonlyArray<readonly [number, number, number, number, number]> = []) {
   let inFlight = 0;
   let maxInFlight = 0;
+  let items = 0;
   const track = async <T>(value: T): Promise<T> => {
+    items++;
     inFlight++;
     maxInFlight = Math.max(maxInFlight, inFlight);
     await new Promise((r) => setTimeout(r, 5));
@@ -25,6 +31,7 @@ function fakeRunners() {
   face(1, 0.9, [0.6, 0.2, 0.9, 0.6]);
   face(2, 0.95, [0.11, 0.1, 0.41, 0.5]); // duplicate of face 0, removed by NMS
   face(3, 0.3, [0.5, 0.5, 0.6, 0.6]); // below the score threshold
+  extra.forEach(([score, ...box], i) => face(4 + i, score, box));
   // 68 points spread over the crop so the 5 derived points are distinct.
   const landmarks = new Float32Array(136).map((_, i) => (i % 2 === 0 ? 0.2 + 0.6 * ((i / 2) % 17) / 16 : 0.2 + 0.6 * Math.floor(i / 2 / 17) / 3));
   const detector: ModelRunner = { name: 'detector', itemDims: [240, 320, 3], infer: async () => ({ scores, boxes }) };
@@ -35,7 +42,7 @@ function fakeRunners() {
     warp: async () => new Uint8Array(112 * 112 * 3),
     close: async () => {},
   };
-  return { runners: { detector, landmarks: landmarker, embedder }, imageOps, maxInFlight: () => maxInFlight };
+  return { runners: { detector, landmarks: landmarker, embedder }, imageOps, maxInFlight: () => maxInFlight, items: () => items };
 }
 
 const settings = { maxImagePixels: 1e6, detectScoreThreshold: 0.75, nmsIouThreshold: 0.4, minFaceSizePx: 20 };
@@ -74,4 +81,24 @@ test('faces below minFaceSizePx keep their landmarks but are not embedded; embed
   assert.ok(big.faces.every((f) => f.landmarks.length === 5));
   const none = await createFacePipeline({ runners, imageOps, settings }).analyzeImage(image, { embed: false });
   assert.ok(none.faces.every((f) => f.embedding === undefined));
+});
+
+test('maxFacesPerImage: only the largest faces get landmarks and embeddings, the rest keep box and score in score order', async () => {
+  // A third face, lowest score but the largest box (30×100 px against 60×40), clear of the other two.
+  const fake = fakeRunners([[0.8, 0.45, 0, 0.6, 1]]);
+  const analyze = (maxFacesPerImage: number) =>
+    createFacePipeline({ runners: fake.runners, imageOps: fake.imageOps, settings: { ...settings, maxFacesPerImage } }).analyzeImage(image);
+
+  const one = await analyze(1);
+  assert.deepEqual(one.faces.map((f) => f.score.toFixed(2)), ['0.99', '0.90', '0.80'], 'every face is still reported, in detector score order');
+  assert.deepEqual(one.faces.map((f) => f.embedding !== undefined), [false, false, true]);
+  assert.deepEqual(one.faces.map((f) => f.landmarks.length), [0, 0, 5]);
+  assert.equal(fake.items(), 2, 'one landmark run and one embedder run: the other faces cost no model work');
+
+  // Equal boxes: the higher detector score wins the last place.
+  const two = await analyze(2);
+  assert.deepEqual(two.faces.map((f) => f.embedding !== undefined), [true, false, true]);
+
+  const all = await analyze(3);
+  assert.ok(all.faces.every((f) => f.embedding !== undefined && f.landmarks.length === 5));
 });

@@ -34,9 +34,17 @@ export interface PipelineRunners {
 /** The slice of `config.pipeline` the pipeline reads. */
 export interface FacePipelineSettings {
   readonly maxImagePixels: number;
+  /** Larger images are shrunk while decoding; results are still in the original image's pixels. */
+  readonly maxDecodedPixels?: number;
   readonly detectScoreThreshold: number;
   readonly nmsIouThreshold: number;
   readonly minFaceSizePx: number;
+  /**
+   * Faces per image that get landmarks and an embedding, largest first; the
+   * rest are reported with their box and score only. Absent means no cap
+   * (the server always passes `config.pipeline`, whose default is 100).
+   */
+  readonly maxFacesPerImage?: number;
 }
 
 export interface FacePipelineOptions {
@@ -80,7 +88,13 @@ export function createFacePipeline(options: FacePipelineOptions): FacePipeline {
     const detections = await instrumentation.stage('detect', () =>
       detectFaces(image, runners.detector, { scoreThreshold: settings.detectScoreThreshold, nmsIouThreshold: settings.nmsIouThreshold }, signal),
     );
-    const faces = await Promise.all(detections.map((d) => processFace(image, d, embed, signal)));
+    // A crowd (or a detector fooled by texture) can give thousands of boxes:
+    // only the largest get the per-face model work, the rest keep the
+    // detector's order and say where they are, like a face too small to embed.
+    const chosen = largestIndexes(detections, settings.maxFacesPerImage ?? Number.POSITIVE_INFINITY);
+    const faces = await Promise.all(
+      detections.map((d, i) => (chosen.has(i) ? processFace(image, d, embed, signal) : Promise.resolve({ ...d, landmarks: [] }))),
+    );
     return { width: image.width, height: image.height, faces };
   }
 
@@ -88,9 +102,32 @@ export function createFacePipeline(options: FacePipelineOptions): FacePipeline {
     analyzeImage,
     async analyze(bytes, analyzeOptions) {
       const image = await instrumentation.stage('decode', () => decodeImage(bytes, settings));
-      return analyzeImage(image, analyzeOptions);
+      const result = await analyzeImage(image, analyzeOptions);
+      return inSourcePixels(result, image.sourceWidth, image.sourceHeight);
     },
   };
+}
+
+/** Boxes and landmarks of an image decoded smaller, given in the pixels of the image the client sent. */
+function inSourcePixels(result: PipelineResult, sourceWidth: number, sourceHeight: number): PipelineResult {
+  if (sourceWidth === result.width && sourceHeight === result.height) return result;
+  const sx = sourceWidth / result.width;
+  const sy = sourceHeight / result.height;
+  const faces = result.faces.map((face) => ({
+    ...face,
+    box: { x1: face.box.x1 * sx, y1: face.box.y1 * sy, x2: face.box.x2 * sx, y2: face.box.y2 * sy },
+    landmarks: face.landmarks.map((p) => ({ x: p.x * sx, y: p.y * sy })),
+  }));
+  return { width: sourceWidth, height: sourceHeight, faces };
+}
+
+/** Indexes of the `limit` detections with the largest boxes (all of them when there are no more than that). */
+function largestIndexes(detections: readonly Detection[], limit: number): Set<number> {
+  const indexes = detections.map((_, i) => i);
+  if (detections.length <= limit) return new Set(indexes);
+  const area = (i: number) => boxWidth(detections[i]!.box) * boxHeight(detections[i]!.box);
+  // Ties keep the detector's order (the higher score first): sort is stable.
+  return new Set(indexes.sort((a, b) => area(b) - area(a)).slice(0, Math.max(0, limit)));
 }
 
 /** The face with the largest box area, or undefined for none (compare uses it). */

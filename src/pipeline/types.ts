@@ -26,9 +26,12 @@ export interface Detection {
 }
 
 export interface DetectedFace extends Detection {
-  /** Left eye, right eye (as seen in the image), nose tip, left and right mouth corner. */
+  /**
+   * Left eye, right eye (as seen in the image), nose tip, left and right mouth
+   * corner; empty for a face beyond `maxFacesPerImage`, which gets no model work.
+   */
   readonly landmarks: readonly Point[];
-  /** L2-normalised 512-d embedding; absent when the face is smaller than `minFaceSizePx`. */
+  /** L2-normalised 512-d embedding; absent when the face is smaller than `minFaceSizePx` or beyond `maxFacesPerImage`. */
   readonly embedding?: Float32Array;
 }
 

@@ -10,6 +10,7 @@ import { FacerecError } from '../errors.js';
 import { FacePolicy, type EnrollFaceResponse, type IngestRequest, type IngestSummary, type ItemError } from '../gen/facerec/v1/facerec.js';
 import type { DetectedFace } from '../pipeline/types.js';
 import { deriveFaceId, sha256Hex } from '../store/face-id.js';
+import { checkPayload } from '../store/validate.js';
 import type { VectorStore } from '../store/vector-store.js';
 import { clientStream, unary, type CallContext, type CallHooks } from './call-context.js';
 import { forEachConcurrently } from './stream-window.js';
@@ -99,6 +100,8 @@ export function createIngestHandlers(options: IngestOptions): UntypedServiceImpl
   async function enrolOne(item: IngestRequest, context: Pick<CallContext, 'signal'>): Promise<EnrollFaceResponse> {
     checkId('subject_id', item.subjectId);
     if (item.faceId !== undefined) checkId('face_id', item.faceId);
+    // The store checks it too; checked first here, a bad payload costs no inference.
+    checkPayload(item.payload, 'payload');
     const result = await analyzer.analyze(item.image, { embed: true, signal: context.signal });
     const face = chooseFace(result.faces, item.facePolicy, options.faceChoice);
     const imageSha256 = sha256Hex(item.image);
@@ -131,7 +134,7 @@ export function createIngestHandlers(options: IngestOptions): UntypedServiceImpl
       };
 
       // One bad item is reported and the stream goes on; only a cancelled call stops it.
-      await forEachConcurrently(indexed(), { depth: options.concurrency ?? 4, signal: context.signal }, async ({ item, index }) => {
+      await forEachConcurrently(indexed(), { depth: options.concurrency ?? 2, signal: context.signal }, async ({ item, index }) => {
         try {
           const outcome = await span(SPAN.ingestItem, () => enrolOne(item, context));
           if (outcome.duplicate) summary.duplicates++;

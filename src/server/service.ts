@@ -21,9 +21,11 @@ import type {
 import type { HttpBody } from '../gen/google/api/httpbody.js';
 import type { PipelineResult } from '../pipeline/types.js';
 import type { Payload, VectorStore } from '../store/vector-store.js';
+import { checkFilter } from '../store/validate.js';
 import { bidiStream, clientStream, unary, type CallContext, type CallHooks } from './call-context.js';
 import { largestFace, toProtoFace, toRecognizeResponse } from './convert.js';
 import { imageFromHttpBody } from './http-body.js';
+import { planMatches, topKOf } from './reply-limits.js';
 import { mapInOrder } from './stream-window.js';
 import { createIngestHandlers, type FaceChoiceSettings } from './ingest.js';
 import { createSubjectHandlers } from './subjects.js';
@@ -61,13 +63,6 @@ export interface ServiceOptions {
   readonly faceChoice?: FaceChoiceSettings;
 }
 
-const MAX_TOP_K = 100;
-
-function topKOf(requested: number): number {
-  if (requested > MAX_TOP_K) throw new FacerecError('INVALID_ARGUMENT', `top_k ${requested} is above the maximum ${MAX_TOP_K}`);
-  return requested === 0 ? 1 : requested;
-}
-
 function thresholdOf(requested: number | undefined, fallback: number): number {
   if (requested === undefined) return fallback;
   if (!Number.isFinite(requested) || requested < -1 || requested > 1) {
@@ -87,11 +82,14 @@ export function createFaceRecognitionService(options: ServiceOptions): UntypedSe
   ): Promise<RecognizeResponse> {
     const k = topKOf(request.topK);
     const threshold = thresholdOf(request.minSimilarity, options.similarityThreshold);
-    const filter = request.filter && Object.keys(request.filter).length > 0 ? request.filter : undefined;
+    // Checked here as well as in the store, so a bad filter costs no inference.
+    const filter = checkFilter(request.filter);
     const result = await analyzer.analyze(image, { embed: true, signal: context.signal });
+    // top_k × faces is bounded so the reply always fits (reply-limits.ts).
+    const plan = planMatches(result.faces, k);
     const faces: Face[] = await Promise.all(
       result.faces.map(async (face) => {
-        const matches = face.embedding ? await store.search(face.embedding, { k, minSimilarity: threshold, filter }) : [];
+        const matches = plan.searched.has(face) ? await store.search(face.embedding!, { k: plan.matchesPerFace, minSimilarity: threshold, filter }) : [];
         return toProtoFace(face, matches, request.includeEmbedding);
       }),
     );

@@ -3,12 +3,40 @@ import { deriveFaceId } from './face-id.js';
 import type { FaceInput, ListSubjectsOptions, Payload, SearchOptions } from './vector-store.js';
 
 /** Ids go into SQL, Qdrant payloads and URLs: keep them printable and bounded. */
-const MAX_ID_LENGTH = 256;
+export const MAX_ID_LENGTH = 256;
 export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 1000;
 /** How far a stored embedding's norm may drift from 1 (float32 rounding, fp16 models). */
 const NORM_TOLERANCE = 1e-2;
 const FILTER_KEY = /^[A-Za-z0-9_-]{1,64}$/;
+/**
+ * Largest payload, in UTF-8 bytes of its JSON. A person's fields (name,
+ * employee id, a URL or two) take a few hundred bytes. The cap is what makes
+ * every reply fit: a match carries its payload twice (Match.payload and the
+ * REST `payloads` list), a reply holds up to MAX_MATCHES_PER_REPLY matches and
+ * a ListSubjects page up to 1000 payloads, and protobuf may spend up to 5.5
+ * bytes per JSON byte (a list of one-digit numbers: 2 bytes of JSON, 11 of
+ * protobuf each). README "Limits" has the arithmetic; 8 KiB would no longer
+ * fit a full ListSubjects page into the 32 MiB send limit.
+ */
+export const MAX_PAYLOAD_BYTES = 4096;
+/**
+ * Deepest nesting of objects and arrays in a payload, the payload itself
+ * being level 1. Structured fields need two or three levels; the cap keeps
+ * the recursion of JSON and protobuf encoders, decoders and this check
+ * shallow (C++ protobuf gives up at 100 nested messages, and every level
+ * here is two: a Struct and its Value).
+ */
+export const MAX_PAYLOAD_DEPTH = 8;
+/**
+ * Fields one search filter may name. Each becomes a condition in SQL (four
+ * parameters: SQLite refuses a statement with more than 32,766, so 8,192
+ * fields used to fail as INTERNAL) or in the Qdrant filter, and is checked
+ * against every candidate row; a few dozen cover any real query.
+ */
+export const MAX_FILTER_KEYS = 32;
+/** Longest string value in a filter, in characters: the same bound as an id, which is what filters usually name. */
+export const MAX_FILTER_VALUE_LENGTH = MAX_ID_LENGTH;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 export function checkId(kind: 'subjectId' | 'faceId', id: unknown): string {
@@ -34,12 +62,46 @@ export function checkEmbedding(embedding: unknown, dimension: number, what = 'em
   return embedding;
 }
 
+/** A JSON object of at most MAX_PAYLOAD_DEPTH levels and MAX_PAYLOAD_BYTES bytes; undefined is `{}`. */
 export function checkPayload(payload: unknown, what: string): Payload {
   if (payload === undefined) return {};
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
     throw new FacerecError('INVALID_ARGUMENT', `${what} must be a JSON object`);
   }
+  // Depth first: the walk stops at the first level too deep, so a cycle or a
+  // thousand-level nesting is refused before JSON.stringify recurses into it.
+  if (deeperThan(payload, MAX_PAYLOAD_DEPTH)) {
+    throw new FacerecError('INVALID_ARGUMENT', `${what} nests objects and arrays more than ${MAX_PAYLOAD_DEPTH} levels deep`, {
+      details: { limit: MAX_PAYLOAD_DEPTH },
+    });
+  }
+  let json: string;
+  try {
+    json = JSON.stringify(payload);
+  } catch (cause) {
+    // BigInt and the like: values a JSON object cannot hold.
+    throw new FacerecError('INVALID_ARGUMENT', `${what} must be a JSON object`, { cause });
+  }
+  const bytes = Buffer.byteLength(json, 'utf8');
+  if (bytes > MAX_PAYLOAD_BYTES) {
+    throw new FacerecError('INVALID_ARGUMENT', `${what} is ${bytes} bytes as JSON, the limit is ${MAX_PAYLOAD_BYTES}`, {
+      details: { bytes, limit: MAX_PAYLOAD_BYTES },
+    });
+  }
   return payload as Payload;
+}
+
+/** Whether objects and arrays nest more than `limit` levels below and including `value`. */
+function deeperThan(value: object, limit: number): boolean {
+  const stack: Array<{ value: object; depth: number }> = [{ value, depth: 1 }];
+  while (stack.length > 0) {
+    const { value: current, depth } = stack.pop()!;
+    if (depth > limit) return true;
+    for (const child of Object.values(current)) {
+      if (typeof child === 'object' && child !== null) stack.push({ value: child as object, depth: depth + 1 });
+    }
+  }
+  return false;
 }
 
 export interface NormalisedFace {
@@ -82,17 +144,46 @@ export function checkSearch(query: Float32Array, options: SearchOptions, dimensi
   }
   const minSimilarity = options.minSimilarity ?? -Infinity;
   if (Number.isNaN(minSimilarity)) throw new FacerecError('INVALID_ARGUMENT', 'minSimilarity is NaN');
-  const filter = options.filter === undefined ? undefined : checkPayload(options.filter, 'filter');
-  for (const key of Object.keys(filter ?? {})) {
-    // Plain names only: Qdrant reads dots as nesting, SQLite's JSON paths need quoting.
-    if (!FILTER_KEY.test(key)) throw new FacerecError('INVALID_ARGUMENT', `filter key ${JSON.stringify(key)} must match ${FILTER_KEY}`);
+  return { k: options.k, minSimilarity, filter: checkFilter(options.filter) };
+}
+
+/**
+ * A search filter: at most MAX_FILTER_KEYS plain field names, each equal to a
+ * string (up to MAX_FILTER_VALUE_LENGTH characters), integer or boolean.
+ * Returns undefined for no filter or an empty one. The server also calls it
+ * before running the models, so a bad filter costs no inference.
+ */
+export function checkFilter(filter: unknown): Payload | undefined {
+  if (filter === undefined) return undefined;
+  if (typeof filter !== 'object' || filter === null || Array.isArray(filter)) {
+    throw new FacerecError('INVALID_ARGUMENT', 'filter must be a JSON object');
   }
-  for (const value of Object.values(filter ?? {})) {
+  const entries = Object.entries(filter);
+  // Counted before anything else: each key is a condition in SQL or in Qdrant's filter.
+  if (entries.length > MAX_FILTER_KEYS) {
+    throw new FacerecError('INVALID_ARGUMENT', `filter has ${entries.length} fields, the limit is ${MAX_FILTER_KEYS}`, {
+      details: { keys: entries.length, limit: MAX_FILTER_KEYS },
+    });
+  }
+  for (const [key, value] of entries) {
+    // Plain names only: Qdrant reads dots as nesting, SQLite's JSON paths need quoting.
+    if (!FILTER_KEY.test(key)) throw new FacerecError('INVALID_ARGUMENT', `filter key ${JSON.stringify(key.slice(0, 80))} must match ${FILTER_KEY}`);
     // Qdrant matches keywords, integers and booleans only; both backends accept the same set.
     const ok = typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isSafeInteger(value));
-    if (!ok) throw new FacerecError('INVALID_ARGUMENT', `filter values must be strings, integers or booleans, got ${JSON.stringify(value)}`);
+    if (!ok) throw new FacerecError('INVALID_ARGUMENT', `filter values must be strings, integers or booleans, got ${describeValue(value)} for ${key}`);
+    if (typeof value === 'string' && value.length > MAX_FILTER_VALUE_LENGTH) {
+      throw new FacerecError('INVALID_ARGUMENT', `filter value for ${key} is ${value.length} characters, the limit is ${MAX_FILTER_VALUE_LENGTH}`, {
+        details: { key, length: value.length, limit: MAX_FILTER_VALUE_LENGTH },
+      });
+    }
   }
-  return { k: options.k, minSimilarity, filter: filter && Object.keys(filter).length > 0 ? filter : undefined };
+  return entries.length > 0 ? (filter as Payload) : undefined;
+}
+
+/** A short description of a refused value: the message must stay small whatever the client sent. */
+function describeValue(value: unknown): string {
+  if (value === null || typeof value !== 'object') return String(JSON.stringify(value) ?? typeof value).slice(0, 80);
+  return Array.isArray(value) ? 'a list' : 'an object';
 }
 
 export function checkPageSize(options: ListSubjectsOptions | undefined): number {
