@@ -77,10 +77,19 @@ export async function startFacerec(config: Config, { logger }: StartOptions): Pr
     logger.warn('AUTH IS OFF: AUTH_SECRET_KEY is not set, so every RPC is open to anyone who can reach this server; set AUTH_SECRET_KEY, and FACEREC_AUTH__REQUIRED=true to make a missing key fatal', { authRequired: false });
   }
   const modelsDir = config.pipeline.modelsDir ?? defaultModelsDir();
-  const [sessions, rawStore] = await Promise.all([
+  const [opened, connected] = await Promise.allSettled([
     openPipelineSessions({ modelsDir, intraOpThreads: config.pipeline.intraOpThreads }),
     createVectorStore(config.store, { logger }),
   ]);
+  if (opened.status === 'rejected' || connected.status === 'rejected') {
+    // Whichever did open is closed again, so the store's lock is not held by a
+    // process that failed to start (a retry in the same process would be refused).
+    if (opened.status === 'fulfilled') await closePipelineSessions(opened.value);
+    if (connected.status === 'fulfilled') await connected.value.close();
+    throw opened.status === 'rejected' ? opened.reason : (connected as PromiseRejectedResult).reason;
+  }
+  const sessions = opened.value;
+  const rawStore = connected.value;
   const version = await packageVersion();
   const tracer = getFacerecTracer(version);
   const metrics = createMetrics({ onCollectError: (error) => logger.warn('metrics collection failed', { error: String(error) }) });

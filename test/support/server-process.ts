@@ -33,8 +33,18 @@ export interface ServerProcess {
   readonly logs: readonly LogLine[];
   /** Whether the process is still running. */
   alive(): boolean;
-  /** SIGTERM and wait for the exit; removes DATA_DIR unless it was given. */
-  stop(): Promise<void>;
+  /** Sends the signal (SIGTERM by default) and resolves with the exit code, null when killed by a signal; removes DATA_DIR unless it was given. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** A server that exited before it served: its exit code and every line it logged. */
+export class ServerStartError extends Error {
+  constructor(
+    readonly exitCode: number | null,
+    readonly output: string,
+  ) {
+    super(`facerec serve exited (code ${exitCode}) before serving:\n${output}`);
+  }
 }
 
 export interface ServerProcessOptions {
@@ -62,7 +72,7 @@ export async function startServerProcess(options: ServerProcessOptions = {}): Pr
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const logs: LogLine[] = [];
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const serving = new Promise<LogLine>((resolve, reject) => {
     createInterface({ input: child.stderr! }).on('line', (text) => {
       let line: LogLine;
@@ -74,7 +84,7 @@ export async function startServerProcess(options: ServerProcessOptions = {}): Pr
       logs.push(line);
       if (line.message === 'facerec serving') resolve(line);
     });
-    void exited.then(() => reject(new Error(`facerec serve exited before serving:\n${logs.map((l) => JSON.stringify(l)).join('\n')}`)));
+    void exited.then((code) => reject(new ServerStartError(code, logs.map((l) => JSON.stringify(l)).join('\n'))));
   });
   const ready = await serving;
   const grpcPort = ready['grpcPort'] as number;
@@ -92,11 +102,12 @@ export async function startServerProcess(options: ServerProcessOptions = {}): Pr
     client,
     logs,
     alive: () => child.exitCode === null && child.signalCode === null,
-    async stop() {
+    async stop(signal = 'SIGTERM') {
       client.close();
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      const code = await exited;
       if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
+      return code;
     },
   };
 }
