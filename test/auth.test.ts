@@ -41,7 +41,7 @@ describe('auth', () => {
   });
   after(() => server.stop());
 
-  const recognize = (metadata = bearer('x')) => call(server.client.recognize, server.client, { image: photo(1), topK: 1, includeEmbedding: false, filter: undefined }, metadata);
+  const recognize = (metadata = bearer('x')) => call(server.client.recognize, server.client, { image: photo(1), topK: 1, includeEmbedding: false, filter: undefined, matchFaces: false }, metadata);
 
   it('lets GetInfo through without a token and says auth is required', async () => {
     const info = await call(server.client.getInfo, server.client, {});

@@ -61,7 +61,7 @@ describe('hostile clients', () => {
   });
   after(() => server.stop());
 
-  const recognizeRequest = (image: Buffer): RecognizeRequest => ({ image, topK: 1, includeEmbedding: false, filter: undefined });
+  const recognizeRequest = (image: Buffer): RecognizeRequest => ({ image, topK: 1, includeEmbedding: false, filter: undefined, matchFaces: false });
 
   describe('uploads', () => {
     it('answers a multipart body cut off inside a part other than the file with 400', async () => {

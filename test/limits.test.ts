@@ -43,7 +43,7 @@ const enrol = (server: TestServer, subjectId: string, image: Buffer, payload: Re
   call(server.client.enrollFace, server.client, { subjectId, image, payload, facePolicy: FacePolicy.FACE_POLICY_UNSPECIFIED } as IngestRequest);
 
 const recognize = (server: TestServer, image: Buffer, topK: number, filter?: Record<string, unknown>) =>
-  call(server.client.recognize, server.client, { image, topK, minSimilarity: -1, includeEmbedding: false, filter });
+  call(server.client.recognize, server.client, { image, topK, minSimilarity: -1, includeEmbedding: false, filter, matchFaces: false });
 
 describe('limits', () => {
   let server: TestServer;
@@ -151,7 +151,7 @@ describe('FACEREC_PIPELINE__MAX_FACES_PER_IMAGE', () => {
   after(() => server.stop());
 
   it('embeds only the largest face; the others keep box and score but get no landmarks, embedding or matches', async () => {
-    const { faces } = await call(server.client.recognize, server.client, { image: photo(1), topK: 1, includeEmbedding: true, filter: undefined });
+    const { faces } = await call(server.client.recognize, server.client, { image: photo(1), topK: 1, includeEmbedding: true, filter: undefined, matchFaces: false });
     assert.equal(faces.length, 3, 'every detected face is reported');
     const area = (face: Face) => (face.box!.x2 - face.box!.x1) * (face.box!.y2 - face.box!.y1);
     const largest = faces.reduce((a, b) => (area(b) > area(a) ? b : a));

@@ -147,7 +147,7 @@ describe('tracing: a traced Recognize exported over OTLP/gRPC', () => {
       'grpc.max_send_message_length': 64 * 1024 * 1024,
     });
     receiver.clear();
-    response = await call(client.recognize, client, { image: photo(1), topK: 1, includeEmbedding: false, filter: undefined }, traceparent(TRACE_ID, CALLER_SPAN_ID));
+    response = await call(client.recognize, client, { image: photo(1), topK: 1, includeEmbedding: false, filter: undefined, matchFaces: false }, traceparent(TRACE_ID, CALLER_SPAN_ID));
     // The server span ends last, after every stage and batch span of the call;
     // the batching processor exports in end order.
     spans = await receiver.waitForSpans((all) => all.some((s) => s.traceId === TRACE_ID && isRecognizeServerSpan(s)), 15_000);
@@ -240,7 +240,7 @@ describe('tracing: a traced Recognize exported over OTLP/gRPC', () => {
   it('records a failed RPC as an error on its server span and on the stage that failed', async () => {
     assert.ok(client && receiver);
     await assert.rejects(
-      call(client.recognize, client, { image: Buffer.alloc(0), topK: 1, includeEmbedding: false, filter: undefined }, traceparent(ERROR_TRACE_ID, ERROR_CALLER_SPAN_ID)),
+      call(client.recognize, client, { image: Buffer.alloc(0), topK: 1, includeEmbedding: false, filter: undefined, matchFaces: false }, traceparent(ERROR_TRACE_ID, ERROR_CALLER_SPAN_ID)),
       assertStatus(status.INVALID_ARGUMENT),
     );
     const all = await receiver.waitForSpans((s) => s.some((span) => span.traceId === ERROR_TRACE_ID && isRecognizeServerSpan(span)), 15_000);
@@ -335,10 +335,10 @@ describe('metrics: /metrics before and after real calls', () => {
     const { client } = server;
     beforeCalls = await scrape();
 
-    const recognized = await call(client.recognize, client, { image: photo(1), topK: 1, includeEmbedding: false, filter: undefined });
+    const recognized = await call(client.recognize, client, { image: photo(1), topK: 1, includeEmbedding: false, filter: undefined, matchFaces: false });
     recognizedFaces = recognized.faces.length;
     await assert.rejects(
-      call(client.recognize, client, { image: Buffer.alloc(0), topK: 1, includeEmbedding: false, filter: undefined }),
+      call(client.recognize, client, { image: Buffer.alloc(0), topK: 1, includeEmbedding: false, filter: undefined, matchFaces: false }),
       assertStatus(status.INVALID_ARGUMENT),
     );
     const detected = await call(client.detect, client, { image: photo(2), includeEmbedding: false });

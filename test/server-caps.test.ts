@@ -10,7 +10,7 @@ import type { IngestRequest, IngestSummary, RecognizeRequest } from '../src/gen/
 import { call, startTestServer, type TestServer } from './support/facerec-server.js';
 import { photo } from './support/images.js';
 
-const recognizeRequest = (image: Buffer): RecognizeRequest => ({ image, topK: 1, includeEmbedding: false, filter: undefined });
+const recognizeRequest = (image: Buffer): RecognizeRequest => ({ image, topK: 1, includeEmbedding: false, filter: undefined, matchFaces: false });
 
 function emptyItem(subjectId: string): IngestRequest {
   return { subjectId, image: Buffer.alloc(0), payload: undefined, facePolicy: 0 };
@@ -40,7 +40,7 @@ describe('concurrency caps', () => {
     open.on('data', () => {});
     open.on('error', () => {});
     // The first result proves the stream holds its slot.
-    open.write({ image: photo(1), cameraId: 'a', sequence: 1, topK: 1 });
+    open.write({ image: photo(1), cameraId: 'a', sequence: 1, topK: 1, matchFaces: false });
     await new Promise((resolve) => open.once('data', resolve));
 
     const refused = await new Promise<ServiceError>((resolve) => {

@@ -98,7 +98,7 @@ describe('gRPC API', () => {
   });
 
   it('recognises each enrolled person in the group photo and in a mirrored, resized copy', async () => {
-    const response = await call(server.client.recognize, server.client, { image: group, topK: 2, includeEmbedding: true, filter: undefined });
+    const response = await call(server.client.recognize, server.client, { image: group, topK: 2, includeEmbedding: true, filter: undefined, matchFaces: false });
     assert.equal(response.faces.length, 3);
     for (const face of response.faces) {
       const index = groupFaces.findIndex((g) => iou(g.box as PixelBox, face.box as PixelBox) > 0.5);
@@ -113,18 +113,18 @@ describe('gRPC API', () => {
     assert.ok(['Zero', 'One', 'Two'].includes(response.payloads[0]![0]!.name));
 
     const mirrored = await sharp(group).flop().resize({ width: 1280 }).jpeg({ quality: 80 }).toBuffer();
-    const other = await call(server.client.recognize, server.client, { image: mirrored, topK: 1, includeEmbedding: false, filter: undefined });
+    const other = await call(server.client.recognize, server.client, { image: mirrored, topK: 1, includeEmbedding: false, filter: undefined, matchFaces: false });
     assert.deepEqual(other.faces.map(matchedSubject).sort(), ['person-0', 'person-1', 'person-2']);
   });
 
   it('matches nobody in a photo of strangers at the default threshold', async () => {
-    const response = await call(server.client.recognize, server.client, { image: photo(2), topK: 1, includeEmbedding: false, filter: undefined });
+    const response = await call(server.client.recognize, server.client, { image: photo(2), topK: 1, includeEmbedding: false, filter: undefined, matchFaces: false });
     assert.equal(response.faces.length, 3);
     for (const face of response.faces) assert.deepEqual(face.matches, []);
   });
 
   it('filters matches on the subject payload', async () => {
-    const response = await call(server.client.recognize, server.client, { image: group, topK: 1, includeEmbedding: false, filter: { name: 'One' } });
+    const response = await call(server.client.recognize, server.client, { image: group, topK: 1, includeEmbedding: false, filter: { name: 'One' }, matchFaces: false });
     assert.deepEqual(response.faces.map(matchedSubject).filter(Boolean), ['person-1']);
   });
 
@@ -155,7 +155,7 @@ describe('gRPC API', () => {
     const renamed = await call(server.client.updateSubject, server.client, { subjectId: 'person-2', payload: { name: 'Deux' } });
     assert.deepEqual(renamed.payload, { name: 'Deux' });
     assert.equal(renamed.faceIds.length, 1);
-    const response = await call(server.client.recognize, server.client, { image: group, topK: 1, includeEmbedding: false, filter: undefined });
+    const response = await call(server.client.recognize, server.client, { image: group, topK: 1, includeEmbedding: false, filter: undefined, matchFaces: false });
     const match = response.faces.flatMap((f) => f.matches).find((m) => m.subjectId === 'person-2');
     assert.deepEqual(match?.payload, { name: 'Deux' });
   });
@@ -168,7 +168,7 @@ describe('gRPC API', () => {
       stream.on('data', (result: FrameResult) => out.push(result));
       stream.on('error', reject);
       stream.on('end', () => resolve(out));
-      frames.forEach((image, i) => stream.write({ image, cameraId: 'door', sequence: i + 1, topK: 1 }));
+      frames.forEach((image, i) => stream.write({ image, cameraId: 'door', sequence: i + 1, topK: 1, matchFaces: false }));
       stream.end();
     });
     assert.deepEqual(results.map((r) => r.sequence), [1, 2, 3]);
@@ -189,13 +189,13 @@ describe('gRPC API', () => {
     for (const [name, make, code, pattern] of cases) {
       it(`rejects ${name} with ${status[code]}`, async () => {
         const image = await make();
-        await assert.rejects(call(server.client.recognize, server.client, { image, topK: 1, includeEmbedding: false, filter: undefined }), assertStatus(code, pattern));
+        await assert.rejects(call(server.client.recognize, server.client, { image, topK: 1, includeEmbedding: false, filter: undefined, matchFaces: false }), assertStatus(code, pattern));
       });
     }
 
     it('rejects a 40 MiB message with RESOURCE_EXHAUSTED', async () => {
       const image = Buffer.alloc(40 * 1024 * 1024, 1);
-      await assert.rejects(call(server.client.recognize, server.client, { image, topK: 1, includeEmbedding: false, filter: undefined }), assertStatus(status.RESOURCE_EXHAUSTED));
+      await assert.rejects(call(server.client.recognize, server.client, { image, topK: 1, includeEmbedding: false, filter: undefined, matchFaces: false }), assertStatus(status.RESOURCE_EXHAUSTED));
     });
 
     it('answers NOT_FOUND for an unknown subject and INVALID_ARGUMENT for a missing id', async () => {
@@ -206,7 +206,7 @@ describe('gRPC API', () => {
 
     it('honours deadlines', async () => {
       await assert.rejects(
-        call(server.client.recognize, server.client, { image: photo(5), topK: 1, includeEmbedding: false, filter: undefined }, new Metadata(), new Date(Date.now() + 5)),
+        call(server.client.recognize, server.client, { image: photo(5), topK: 1, includeEmbedding: false, filter: undefined, matchFaces: false }, new Metadata(), new Date(Date.now() + 5)),
         assertStatus(status.DEADLINE_EXCEEDED),
       );
     });
@@ -221,7 +221,7 @@ describe('gRPC API', () => {
   it('deletes a subject so it is never matched again, also after a restart', async () => {
     const deleted = await call(server.client.deleteSubject, server.client, { subjectId: 'person-0' });
     assert.equal(deleted.deletedFaces, 1);
-    const response = await call(server.client.recognize, server.client, { image: group, topK: 1, includeEmbedding: false, filter: undefined });
+    const response = await call(server.client.recognize, server.client, { image: group, topK: 1, includeEmbedding: false, filter: undefined, matchFaces: false });
     assert.ok(!response.faces.some((f) => matchedSubject(f) === 'person-0'));
     assert.equal(response.faces.filter((f) => matchedSubject(f)).length, 2);
 
@@ -230,7 +230,7 @@ describe('gRPC API', () => {
 
     await server.stop({ keepData: true });
     server = await startTestServer({}, server.dataDir);
-    const after = await call(server.client.recognize, server.client, { image: group, topK: 1, includeEmbedding: false, filter: undefined });
+    const after = await call(server.client.recognize, server.client, { image: group, topK: 1, includeEmbedding: false, filter: undefined, matchFaces: false });
     assert.deepEqual(after.faces.map(matchedSubject).filter(Boolean), ['person-2']);
   });
 });

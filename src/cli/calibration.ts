@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { cosineSimilarity, type DetectedFace, type FacePipeline } from '../pipeline/index.js';
+import { meanTemplate } from '../store/subject-template.js';
 import { ratesAt, scoreStats, thresholdForFar, type ErrorRates, type ScoreStats } from './eval-metrics.js';
 import { listImages, photoVariants, withinPhotoPairs, type EvaluationReport } from './evaluation.js';
 
@@ -28,10 +29,36 @@ function centre(face: DetectedFace) {
   return { x: (face.box.x1 + face.box.x2) / 2, y: (face.box.y1 + face.box.y2) / 2 };
 }
 
+/**
+ * Recognize ranks subjects by template (the normalised mean of their faces),
+ * and a template of several photos sits nearer the centre of a person's faces
+ * than any one photo, so its similarities to strangers spread wider too. The
+ * calibration therefore also pools strangers against two-photo templates.
+ */
+function twoPhotoTemplates(subjects: readonly { subject: string; embedding?: Float32Array }[]): Map<string, Float32Array> {
+  const bySubject = new Map<string, Float32Array[]>();
+  for (const s of subjects) if (s.embedding) bySubject.set(s.subject, [...(bySubject.get(s.subject) ?? []), s.embedding]);
+  const out = new Map<string, Float32Array>();
+  for (const [subject, embeddings] of bySubject) {
+    const template = embeddings.length >= 2 ? meanTemplate(embeddings.slice(0, 2)) : undefined;
+    if (template) out.set(subject, template);
+  }
+  return out;
+}
+
 export async function calibrate(report: EvaluationReport, photosDir: string, pipeline: FacePipeline, targetFar: number): Promise<CalibrationReport> {
   const evalSubjects = report.identities.filter((i) => i.embedding);
+  const templates = twoPhotoTemplates(evalSubjects);
   const sources: Record<string, number[]> = {
     'eval: different subjects': [...report.negatives],
+    'eval: photos × two-photo templates of other subjects': evalSubjects.flatMap((probe) =>
+      [...templates].filter(([subject]) => subject !== probe.subject).map(([, template]) => cosineSimilarity(probe.embedding!, template)),
+    ),
+    'photos × two-photo templates': [],
+    // Photos after the first two of a subject, against the template of its first two.
+    'eval: photos × own two-photo template (positive)': evalSubjects
+      .filter((probe, i) => templates.has(probe.subject) && evalSubjects.slice(0, i).filter((s) => s.subject === probe.subject).length >= 2)
+      .map((probe) => cosineSimilarity(probe.embedding!, templates.get(probe.subject)!)),
     'eval: faces within one group photo': report.groups.flatMap((g) => withinPhotoPairs(g.faces)),
     'photos: faces within one photo': [],
     'photos × eval subjects': [],
@@ -47,6 +74,7 @@ export async function calibrate(report: EvaluationReport, photosDir: string, pip
     for (const face of result.faces) {
       if (!face.embedding) continue;
       for (const s of evalSubjects) sources['photos × eval subjects']!.push(cosineSimilarity(face.embedding, s.embedding!));
+      for (const template of templates.values()) sources['photos × two-photo templates']!.push(cosineSimilarity(face.embedding, template));
     }
     for (const variant of await photoVariants(bytes)) {
       const other = await pipeline.analyze(variant.bytes);

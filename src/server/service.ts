@@ -77,7 +77,7 @@ export function createFaceRecognitionService(options: ServiceOptions): UntypedSe
 
   async function recognize(
     image: Uint8Array,
-    request: { topK: number; minSimilarity?: number | undefined; includeEmbedding?: boolean; filter?: Payload | undefined },
+    request: { topK: number; minSimilarity?: number | undefined; includeEmbedding?: boolean; filter?: Payload | undefined; matchFaces?: boolean },
     context: Pick<CallContext, 'signal'>,
   ): Promise<RecognizeResponse> {
     const k = topKOf(request.topK);
@@ -87,9 +87,11 @@ export function createFaceRecognitionService(options: ServiceOptions): UntypedSe
     const result = await analyzer.analyze(image, { embed: true, signal: context.signal });
     // top_k × faces is bounded so the reply always fits (reply-limits.ts).
     const plan = planMatches(result.faces, k);
+    // Subjects by template unless the client asks for face-level matching.
+    const rankBy = request.matchFaces ? 'face' : 'subject';
     const faces: Face[] = await Promise.all(
       result.faces.map(async (face) => {
-        const matches = plan.searched.has(face) ? await store.search(face.embedding!, { k: plan.matchesPerFace, minSimilarity: threshold, filter }) : [];
+        const matches = plan.searched.has(face) ? await store.search(face.embedding!, { k: plan.matchesPerFace, minSimilarity: threshold, filter, rankBy }) : [];
         return toProtoFace(face, matches, request.includeEmbedding);
       }),
     );

@@ -137,14 +137,20 @@ export function normaliseFaces(faces: readonly FaceInput[], dimension: number): 
   });
 }
 
-export function checkSearch(query: Float32Array, options: SearchOptions, dimension: number): { k: number; minSimilarity: number; filter: Payload | undefined } {
+export function checkSearch(
+  query: Float32Array,
+  options: SearchOptions,
+  dimension: number,
+): { k: number; minSimilarity: number; filter: Payload | undefined; rankBy: 'face' | 'subject' } {
   checkEmbedding(query, dimension, 'query');
   if (!Number.isInteger(options.k) || options.k < 1 || options.k > 10_000) {
     throw new FacerecError('INVALID_ARGUMENT', 'k must be an integer in 1..10000');
   }
   const minSimilarity = options.minSimilarity ?? -Infinity;
   if (Number.isNaN(minSimilarity)) throw new FacerecError('INVALID_ARGUMENT', 'minSimilarity is NaN');
-  return { k: options.k, minSimilarity, filter: checkFilter(options.filter) };
+  const rankBy = options.rankBy ?? 'face';
+  if (rankBy !== 'face' && rankBy !== 'subject') throw new FacerecError('INVALID_ARGUMENT', `rankBy must be "face" or "subject", got ${JSON.stringify(rankBy)}`);
+  return { k: options.k, minSimilarity, filter: checkFilter(options.filter), rankBy };
 }
 
 /**

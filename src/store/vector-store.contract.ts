@@ -162,6 +162,66 @@ export function runVectorStoreContract(target: ContractTarget): void {
       assert.equal((await store.search(query, { k: 100 })).length, 20);
     });
 
+    it('ranks subjects by template: the normalised mean of their faces, kept in step with every write', async () => {
+      const store = await fresh();
+      const a1 = v();
+      const a2 = v();
+      const mean = (x: Float32Array, y: Float32Array) => {
+        const m = x.map((value, i) => value + y[i]!);
+        const norm = Math.sqrt(dot(m, m));
+        return m.map((value) => value / norm);
+      };
+      // bob's one face lies nearer the query than either of ada's, but ada's template is nearest.
+      const query = mean(a1, a2);
+      const bobFace = nearby(query, 0.45, rnd);
+      await store.upsertFaces([
+        { faceId: 'a1', subjectId: 'ada', embedding: a1, subjectPayload: { name: 'Ada' } },
+        { faceId: 'a2', subjectId: 'ada', embedding: a2 },
+        { faceId: 'b1', subjectId: 'bob', embedding: bobFace },
+        { faceId: 'c1', subjectId: 'cy', embedding: v() },
+      ]);
+      assert.ok(dot(query, bobFace) > Math.max(dot(query, a1), dot(query, a2)), 'the set-up: bob has the nearest single face');
+      const byFace = await store.search(query, { k: 4 });
+      assert.equal(byFace[0]!.subjectId, 'bob');
+      assert.equal(byFace.filter((m) => m.subjectId === 'ada').length, 2, 'by face, a subject can appear once per face');
+
+      const bySubject = await store.search(query, { k: 3, rankBy: 'subject' });
+      assert.deepEqual(bySubject.map((m) => m.subjectId).slice(0, 2), ['ada', 'bob']);
+      assert.equal(new Set(bySubject.map((m) => m.subjectId)).size, bySubject.length, 'each subject once');
+      assert.ok(Math.abs(bySubject[0]!.similarity - 1) < 1e-4, 'similarity is the template\'s');
+      assert.ok(['a1', 'a2'].includes(bySubject[0]!.faceId));
+      assert.equal((await store.search(a2, { k: 1, rankBy: 'subject' }))[0]!.faceId, 'a2', "a match names the subject's closest face");
+      assert.deepEqual(bySubject[0]!.subjectPayload, { name: 'Ada' });
+      assert.ok(Math.abs(bySubject[1]!.similarity - dot(query, bobFace)) < 1e-4, 'a one-face template is that face');
+      // k counts subjects, and the floor applies to the template similarity.
+      assert.equal((await store.search(query, { k: 1, rankBy: 'subject' })).length, 1);
+      assert.deepEqual((await store.search(query, { k: 3, rankBy: 'subject', minSimilarity: 0.999 })).map((m) => m.subjectId), ['ada']);
+
+      // Deleting a face recomputes the template from the faces left.
+      await store.deleteFace('a2');
+      const afterDelete = await store.search(a1, { k: 1, rankBy: 'subject' });
+      assert.equal(afterDelete[0]!.subjectId, 'ada');
+      assert.ok(Math.abs(afterDelete[0]!.similarity - 1) < 1e-4, 'ada\'s template is now a1 alone');
+      // Adding a face moves it again; a deleted subject is gone.
+      await store.upsertFaces([{ faceId: 'a3', subjectId: 'ada', embedding: a2 }]);
+      const again = await store.search(query, { k: 1, rankBy: 'subject' });
+      assert.equal(again[0]!.subjectId, 'ada');
+      assert.ok(Math.abs(again[0]!.similarity - 1) < 1e-4);
+      await store.deleteSubject('ada');
+      assert.ok((await store.search(query, { k: 3, rankBy: 'subject' })).every((m) => m.subjectId !== 'ada'));
+    });
+
+    it('ranks subjects by template within a filter', async () => {
+      const store = await fresh();
+      const base = v();
+      await store.upsertFaces([
+        { faceId: 'x1', subjectId: 'x', embedding: nearby(base, 0.1, rnd), subjectPayload: { team: 'red' } },
+        { faceId: 'y1', subjectId: 'y', embedding: nearby(base, 0.1, rnd), subjectPayload: { team: 'blue' } },
+      ]);
+      const red = await store.search(base, { k: 5, rankBy: 'subject', filter: { team: 'red' } });
+      assert.deepEqual(red.map((m) => m.subjectId), ['x']);
+    });
+
     it('filters on equality of top-level payload fields', async () => {
       const store = await fresh();
       const base = v();

@@ -45,7 +45,23 @@ export interface SearchOptions {
    * name enrolment fields (`camera`) and person fields (`team`) alike.
    */
   readonly filter?: Payload;
+  /**
+   * 'face' (default): the k nearest enrolled faces, a subject perhaps more
+   * than once. 'subject': the k subjects whose templates (the L2-normalised
+   * mean of their faces' embeddings) are nearest; `similarity` and
+   * `minSimilarity` then refer to the template, and `faceId` names the
+   * subject's closest face.
+   */
+  readonly rankBy?: 'face' | 'subject';
 }
+
+/**
+ * Subject ranking reads the nearest faces first and ranks their subjects by
+ * template: a subject whose template is near the query has faces near it too.
+ * This many candidate faces per subject wanted (at least SUBJECT_CANDIDATES_MIN).
+ */
+export const SUBJECT_CANDIDATES_PER_RESULT = 4;
+export const SUBJECT_CANDIDATES_MIN = 64;
 
 export interface SearchMatch {
   readonly faceId: string;

@@ -19,6 +19,7 @@
  *   GET  /collections/{name}/exists          collectionExists  -> { exists }
  *   GET  /collections/{name}                 getCollection     -> CollectionInfo
  *   PUT  /collections/{name}                 createCollection  -> true (409 if it exists)
+ *   DELETE /collections/{name}               deleteCollection  -> true
  *   PUT  /collections/{name}/index           createPayloadIndex-> UpdateResult (idempotent)
  *   PUT  /collections/{name}/points          upsert            -> UpdateResult
  *   POST /collections/{name}/points          retrieve          -> Record[] (missing ids omitted)
@@ -449,6 +450,13 @@ export async function startFakeQdrant(): Promise<FakeQdrant> {
     'GET /exists': (name) => ({ exists: collections.has(name) }),
 
     'GET ': (name) => collectionInfo(need(name)),
+
+    // deleteCollection: Qdrant answers true (404 for a missing one).
+    'DELETE ': (name) => {
+      need(name);
+      collections.delete(name);
+      return true;
+    },
 
     'PUT ': (name, body) => {
       if (collections.has(name)) throw new QdrantError(409, `Wrong input: Collection \`${name}\` already exists!`);

@@ -1,3 +1,4 @@
+import { candidateFaceCount, closestFacePerSubject, rankByTemplate } from '../subject-ranking.js';
 import type { Payload, SearchMatch } from '../vector-store.js';
 import type { RecordReader } from './record-reads.js';
 import type { IndexHits, VectorIndex } from './vector-index.js';
@@ -38,4 +39,18 @@ export function searchCollection(
     if (match) out.push({ ...match, similarity });
   }
   return out;
+}
+
+/** The k subjects with the nearest templates, each with its closest face (see SearchOptions.rankBy). */
+export function searchSubjects(
+  reader: RecordReader,
+  index: VectorIndex,
+  query: Float32Array,
+  k: number,
+  minSimilarity: number,
+  filter: Payload | undefined,
+): SearchMatch[] {
+  const closest = closestFacePerSubject(searchCollection(reader, index, query, candidateFaceCount(k), -Infinity, filter));
+  const templates = new Map([...closest.keys()].map((id) => [id, reader.template(id)] as const));
+  return rankByTemplate(query, closest, templates, k, minSimilarity);
 }

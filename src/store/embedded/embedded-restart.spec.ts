@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 
+import Database from 'better-sqlite3';
+
 import { silentLogger } from '../../logger.js';
 import { recordingLogger } from '../../../test/support/recording-logger.js';
 import { randomUnit, seededRandom } from '../test-vectors.js';
@@ -86,6 +88,42 @@ describe('embedded store across restarts', () => {
     store = open(dir, 50);
     assert.equal((await store.stats()).searchMode, 'exact');
     assert.equal(readdirSync(dir).filter((f) => f.endsWith('.usearch')).length, 0);
+    await store.close();
+  });
+
+  it('gives a gallery from before subject templates (schema 1) its templates at open, and rebuilds templates found out of step', async () => {
+    const dir = newDir();
+    const [a1, a2] = [randomUnit(DIM, rnd), randomUnit(DIM, rnd)];
+    let store = open(dir, 10_000);
+    await store.upsertFaces([
+      { faceId: 'a1', subjectId: 'ada', embedding: a1 },
+      { faceId: 'a2', subjectId: 'ada', embedding: a2 },
+      { faceId: 'b1', subjectId: 'bob', embedding: randomUnit(DIM, rnd) },
+    ]);
+    await store.close();
+    const mean = a1.map((x, i) => x + a2[i]!);
+    const norm = Math.hypot(...mean);
+    const query = mean.map((x) => x / norm);
+    const templateMatch = async () => (await store.search(query, { k: 1, rankBy: 'subject' }))[0]!;
+
+    // Schema 1 had no templates table.
+    let db = new Database(join(dir, 'gallery.sqlite'));
+    db.exec('DROP TABLE templates');
+    db.pragma('user_version = 1');
+    db.close();
+    store = open(dir, 10_000);
+    assert.equal((await templateMatch()).subjectId, 'ada');
+    assert.ok(Math.abs((await templateMatch()).similarity - 1) < 1e-4);
+    await store.close();
+
+    // A template row lost or stale (a hand-edited database): rebuilt from the faces, and said so.
+    db = new Database(join(dir, 'gallery.sqlite'));
+    db.exec("DELETE FROM templates WHERE subject_id = 'ada'");
+    db.close();
+    const recorded = recordingLogger();
+    store = EmbeddedVectorStore.open({ dataDir: dir, annThreshold: 10_000, hnsw, indexSaveEveryChanges: 1000, dimension: DIM, logger: recorded.logger });
+    assert.ok(recorded.messages('warn').some((m) => /templates were out of step/.test(m)));
+    assert.ok(Math.abs((await templateMatch()).similarity - 1) < 1e-4);
     await store.close();
   });
 });

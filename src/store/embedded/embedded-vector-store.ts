@@ -17,7 +17,8 @@ import {
   type UpsertResult,
   type VectorStore,
 } from '../vector-store.js';
-import { searchCollection } from './collection-search.js';
+import { searchCollection, searchSubjects } from './collection-search.js';
+import { rebuildTemplates, templatesInStep } from './subject-templates.js';
 import { writeLockNote, type LockNote } from './data-dir-lock.js';
 import { IncrementalIndexBuild } from './index-build.js';
 import { IndexSaveSchedule } from './index-save-schedule.js';
@@ -90,6 +91,11 @@ export class EmbeddedVectorStore implements VectorStore {
     const db = openRecordDb(full.dataDir, full.dimension);
     const note = writeLockNote(full.dataDir, full.logger);
     try {
+      if (!templatesInStep(db)) {
+        // Only a damaged or hand-edited database gets here: writes keep templates in step.
+        const subjects = db.transaction(() => rebuildTemplates(db)).immediate();
+        full.logger.warn('store: subject templates were out of step with the faces and have been rebuilt', { dataDir: full.dataDir, subjects });
+      }
       return new EmbeddedVectorStore(full, note, db, new RecordReader(db), new RecordWriter(db));
     } catch (err) {
       note.release();
@@ -289,8 +295,9 @@ export class EmbeddedVectorStore implements VectorStore {
 
   search(query: Float32Array, options: SearchOptions): Promise<SearchMatch[]> {
     return this.#guard(() => {
-      const { k, minSimilarity, filter } = checkSearch(query, options, this.options.dimension);
-      return searchCollection(this.reader, this.#index, query, k, minSimilarity, filter);
+      const { k, minSimilarity, filter, rankBy } = checkSearch(query, options, this.options.dimension);
+      const search = rankBy === 'subject' ? searchSubjects : searchCollection;
+      return search(this.reader, this.#index, query, k, minSimilarity, filter);
     });
   }
 

@@ -5,13 +5,25 @@ import Database from 'better-sqlite3';
 
 import { FacerecError } from '../../errors.js';
 import { dataDirInUse, LOCK_FILE } from './data-dir-lock.js';
+import { rebuildTemplates } from './subject-templates.js';
 
 export type Db = Database.Database;
 
 export const DB_FILE = 'gallery.sqlite';
 /** 'FREC': marks the SQLite file as ours, so a foreign database is refused. */
 const APPLICATION_ID = 0x46524543;
-const SCHEMA_VERSION = 1;
+/** 2 added subject templates (filled from the faces when a version-1 gallery is opened). */
+const SCHEMA_VERSION = 2;
+
+// One row per subject with faces: the L2-normalised mean of its faces' embeddings,
+// rewritten from those faces in the transaction of every write that changes them.
+const TEMPLATES_SCHEMA = `
+CREATE TABLE templates (
+  subject_id TEXT PRIMARY KEY REFERENCES subjects(subject_id),
+  embedding BLOB NOT NULL,
+  face_count INTEGER NOT NULL
+) WITHOUT ROWID;
+`;
 
 const SCHEMA = `
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -35,7 +47,7 @@ CREATE INDEX faces_by_subject ON faces(subject_id, key);
 -- Index changes since the persisted ANN index was saved (op 1 = add, 0 = remove);
 -- replayed at start-up, pruned after each save.
 CREATE TABLE changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, key INTEGER NOT NULL, op INTEGER NOT NULL);
-`;
+${TEMPLATES_SCHEMA}`;
 
 /** Names facerec writes into DATA_DIR; anything else means DATA_DIR is someone else's. */
 export function isOwnFile(name: string): boolean {
@@ -120,7 +132,8 @@ export function openRecordDb(dataDir: string, dimension: number): Db {
       throw corrupt(dataDir, `${DB_FILE} is a SQLite database but not a facerec gallery`);
     }
     const version = db.pragma('user_version', { simple: true }) as number;
-    if (version !== SCHEMA_VERSION) throw corrupt(dataDir, `${DB_FILE} has schema version ${version}; this build reads ${SCHEMA_VERSION}`);
+    if (version === 1) migrateToTemplates(db);
+    else if (version !== SCHEMA_VERSION) throw corrupt(dataDir, `${DB_FILE} has schema version ${version}; this build reads 1 and ${SCHEMA_VERSION}`);
     const stored = Number(getMeta(db, 'dimension'));
     if (stored !== dimension) throw corrupt(dataDir, `gallery holds ${stored}-d embeddings but the store was opened for ${dimension}-d`);
     return db;
@@ -128,6 +141,15 @@ export function openRecordDb(dataDir: string, dimension: number): Db {
     db?.close();
     throw translateSqliteError(dataDir, err);
   }
+}
+
+/** A version-1 gallery (before subject templates): add the table, fill it from the faces, in one transaction. */
+function migrateToTemplates(db: Db): void {
+  db.transaction(() => {
+    db.exec(TEMPLATES_SCHEMA);
+    rebuildTemplates(db);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  })();
 }
 
 export function getMeta(db: Db, key: string): string | undefined {

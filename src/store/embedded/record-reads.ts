@@ -1,5 +1,6 @@
 import type { FaceRecord, Payload, SubjectSummary } from '../vector-store.js';
 import { matchesFilter } from '../validate.js';
+import { blobToEmbedding } from './embedding-blob.js';
 import type { Db } from './record-db.js';
 
 interface FaceRow {
@@ -23,13 +24,6 @@ function toFace(row: FaceRow): FaceRecord {
   };
 }
 
-export function blobToEmbedding(blob: Buffer): Float32Array {
-  // Copy: the Buffer may be a slice of a pooled allocation with any alignment.
-  const out = new Float32Array(blob.byteLength / 4);
-  new Uint8Array(out.buffer).set(blob);
-  return out;
-}
-
 /** Every read of the record of truth; none of these take a write lock. */
 export class RecordReader {
   readonly #faceById;
@@ -41,8 +35,10 @@ export class RecordReader {
   readonly #countSubjects;
   readonly #embeddingByKey;
   readonly #matchByKey;
+  readonly #templateOf;
 
   constructor(private readonly db: Db) {
+    this.#templateOf = db.prepare('SELECT embedding FROM templates WHERE subject_id = ?').pluck();
     this.#faceById = db.prepare(`SELECT ${FACE_COLUMNS} FROM faces WHERE face_id = ?`);
     this.#facesOfSubject = db.prepare(`SELECT ${FACE_COLUMNS} FROM faces WHERE subject_id = ? ORDER BY key`);
     this.#subject = db.prepare(
@@ -100,6 +96,12 @@ export class RecordReader {
 
   embedding(key: number): Float32Array | undefined {
     const blob = this.#embeddingByKey.get(key) as Buffer | undefined;
+    return blob && blobToEmbedding(blob);
+  }
+
+  /** The subject's template, or undefined when it has no faces. */
+  template(subjectId: string): Float32Array | undefined {
+    const blob = this.#templateOf.get(subjectId) as Buffer | undefined;
     return blob && blobToEmbedding(blob);
   }
 

@@ -1,7 +1,9 @@
 import { faceIdTaken } from '../face-id.js';
 import type { NormalisedFace } from '../validate.js';
 import type { Payload } from '../vector-store.js';
+import { embeddingToBlob } from './embedding-blob.js';
 import type { Db } from './record-db.js';
+import { TemplateWriter } from './subject-templates.js';
 
 export const OP_REMOVE = 0;
 export const OP_ADD = 1;
@@ -10,10 +12,6 @@ export const OP_ADD = 1;
 export interface IndexDelta {
   readonly added: Array<{ key: number; embedding: Float32Array }>;
   readonly removedKeys: number[];
-}
-
-export function embeddingToBlob(embedding: Float32Array): Buffer {
-  return Buffer.from(embedding.buffer, embedding.byteOffset, embedding.byteLength);
 }
 
 /**
@@ -32,8 +30,12 @@ export class RecordWriter {
   readonly #deleteFacesOfSubject;
   readonly #deleteSubject;
   readonly #updateSubjectPayload;
+  readonly #templates;
+  readonly #deleteTemplate;
 
   constructor(private readonly db: Db) {
+    this.#templates = new TemplateWriter(db);
+    this.#deleteTemplate = db.prepare('DELETE FROM templates WHERE subject_id = ?');
     this.#findFace = db.prepare('SELECT key, subject_id, created_at_ms FROM faces WHERE face_id = ?');
     this.#deleteFaceByKey = db.prepare('DELETE FROM faces WHERE key = ?');
     this.#insertFace = db.prepare(
@@ -84,6 +86,7 @@ export class RecordWriter {
         batchKeys.add(key);
         added.set(face.faceId, { key, embedding: face.embedding });
       }
+      for (const subjectId of new Set(faces.map((face) => face.subjectId))) this.#templates.recompute(subjectId);
       return { added: [...added.values()], removedKeys };
     }).immediate();
   }
@@ -97,6 +100,7 @@ export class RecordWriter {
   deleteSubject(subjectId: string): number[] | undefined {
     return this.db.transaction((): number[] | undefined => {
       const keys = this.#faceKeysOfSubject.all(subjectId) as number[];
+      this.#deleteTemplate.run(subjectId);
       this.#deleteFacesOfSubject.run(subjectId);
       const gone = this.#deleteSubject.run(subjectId).changes;
       if (gone === 0) return undefined;
@@ -108,10 +112,11 @@ export class RecordWriter {
   /** Returns the removed key, or undefined when the face does not exist. */
   deleteFace(faceId: string): number | undefined {
     return this.db.transaction((): number | undefined => {
-      const old = this.#findFace.get(faceId) as { key: number } | undefined;
+      const old = this.#findFace.get(faceId) as { key: number; subject_id: string } | undefined;
       if (!old) return undefined;
       this.#deleteFaceByKey.run(old.key);
       this.#logChange.run(old.key, OP_REMOVE);
+      this.#templates.recompute(old.subject_id);
       return old.key;
     }).immediate();
   }

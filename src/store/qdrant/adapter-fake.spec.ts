@@ -66,6 +66,26 @@ describe('QdrantVectorStore against a fake Qdrant: beyond the contract', () => {
     assert.deepEqual(fake.unmodelled, []);
   });
 
+  it('computes subject templates at connect for a gallery from before templates', async () => {
+    const first = await QdrantVectorStore.connect({ url: fake.url, collection: 'pre_templates', dimension: CONTRACT_DIM, logger: silentLogger });
+    const [a1, a2] = [randomUnit(CONTRACT_DIM, rnd), randomUnit(CONTRACT_DIM, rnd)];
+    await first.upsertFaces([
+      { faceId: 'a1', subjectId: 'ada', embedding: a1 },
+      { faceId: 'a2', subjectId: 'ada', embedding: a2 },
+    ]);
+    await first.close();
+    // What a gallery written before templates existed looks like.
+    await client.deleteCollection('pre_templates_templates');
+    const second = await QdrantVectorStore.connect({ url: fake.url, collection: 'pre_templates', dimension: CONTRACT_DIM, logger: silentLogger });
+    assert.equal((await client.count('pre_templates_templates', { exact: true })).count, 1);
+    const mean = a1.map((x, i) => x + a2[i]!);
+    const norm = Math.hypot(...mean);
+    const [match] = await second.search(mean.map((x) => x / norm), { k: 1, rankBy: 'subject' });
+    assert.equal(match!.subjectId, 'ada');
+    assert.ok(Math.abs(match!.similarity - 1) < 1e-4, 'the template is the mean of the two faces');
+    assert.deepEqual(fake.unmodelled, []);
+  });
+
   // These pin the fake's own fidelity decisions, so it does not drift from Qdrant.
   it('answers a missing collection with Qdrant’s 404 body', async () => {
     const res = await fetch(`${fake.url}/collections/nope/points/count`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });

@@ -18,7 +18,9 @@ import {
   type UpsertResult,
   type VectorStore,
 } from '../vector-store.js';
-import { ensureCollections, subjectsCollectionOf } from './collections.js';
+import { meanTemplate } from '../subject-template.js';
+import { candidateFaceCount, closestFacePerSubject, rankByTemplate } from '../subject-ranking.js';
+import { ensureCollections, subjectsCollectionOf, templatesCollectionOf } from './collections.js';
 
 export interface QdrantVectorStoreOptions {
   readonly url: string;
@@ -48,6 +50,7 @@ interface FacePointPayload {
 const SCORE_THRESHOLD_SLACK = 1e-7;
 const SUBJECT_NS = 'subject';
 const FACE_NS = 'face';
+const TEMPLATE_NS = 'template';
 /** The subjects collection holds payload only; Qdrant wants a vector, so each point carries [1]. */
 const UNIT = [1];
 
@@ -80,6 +83,7 @@ function toFace(p: Record<string, unknown> | null | undefined): FaceRecord {
  */
 export class QdrantVectorStore implements VectorStore {
   readonly #subjects: string;
+  readonly #templates: string;
 
   private constructor(
     private readonly client: Client,
@@ -89,14 +93,60 @@ export class QdrantVectorStore implements VectorStore {
     private readonly logger: Logger,
   ) {
     this.#subjects = subjectsCollectionOf(collection);
+    this.#templates = templatesCollectionOf(collection);
   }
 
   static async connect(options: QdrantVectorStoreOptions): Promise<QdrantVectorStore> {
     const client = new QdrantClient({ url: options.url, apiKey: options.apiKey, checkCompatibility: false });
     const dimension = options.dimension ?? EMBEDDING_DIM;
-    await guard(options.logger, 'connect', () => ensureCollections(client, options.collection, dimension));
+    const { createdTemplates } = await guard(options.logger, 'connect', () => ensureCollections(client, options.collection, dimension));
+    const store = new QdrantVectorStore(client, options.collection, dimension, options.upsertBatchSize ?? 256, options.logger);
+    if (createdTemplates) {
+      const subjects = await store.#guard('buildTemplates', () => store.#buildAllTemplates());
+      if (subjects > 0) options.logger.info('store: subject templates computed for an existing gallery', { collection: options.collection, subjects });
+    }
     options.logger.info('store: Qdrant collections ready', { url: options.url, collection: options.collection, dimension });
-    return new QdrantVectorStore(client, options.collection, dimension, options.upsertBatchSize ?? 256, options.logger);
+    return store;
+  }
+
+  /** Every subject's template from its faces (a gallery from before templates). */
+  async #buildAllTemplates(): Promise<number> {
+    let built = 0;
+    let offset: string | number | undefined;
+    do {
+      const page = await this.client.scroll(this.#subjects, { limit: 256, with_payload: ['subject_id'], with_vector: false, ...(offset !== undefined ? { offset } : {}) });
+      for (const point of page.points) {
+        await this.#recomputeTemplate(String(point.payload?.subject_id));
+        built++;
+      }
+      const next = page.next_page_offset;
+      offset = typeof next === 'string' || typeof next === 'number' ? next : undefined;
+    } while (offset !== undefined);
+    return built;
+  }
+
+  /**
+   * Rewrites one subject's template from its faces, after a write to them.
+   * Qdrant has no transactions: two writers changing one subject's faces at
+   * the same moment can leave the template of the earlier read until the
+   * subject's next write. Ingest jobs shard by subject, so they never do.
+   */
+  async #recomputeTemplate(subjectId: string): Promise<void> {
+    const embeddings: Float32Array[] = [];
+    let offset: string | number | undefined;
+    do {
+      const page = await this.client.scroll(this.collection, { filter: bySubject(subjectId), limit: 256, with_payload: false, with_vector: true, ...(offset !== undefined ? { offset } : {}) });
+      for (const point of page.points) embeddings.push(Float32Array.from(point.vector as number[]));
+      const next = page.next_page_offset;
+      offset = typeof next === 'string' || typeof next === 'number' ? next : undefined;
+    } while (offset !== undefined);
+    const id = toPointUuid(TEMPLATE_NS, subjectId);
+    const template = meanTemplate(embeddings);
+    if (template) {
+      await this.client.upsert(this.#templates, { wait: true, points: [{ id, vector: Array.from(template), payload: { subject_id: subjectId, face_count: embeddings.length } }] });
+    } else {
+      await this.client.delete(this.#templates, { wait: true, points: [id] });
+    }
   }
 
   #guard<T>(operation: string, fn: () => Promise<T> | T): Promise<T> {
@@ -174,26 +224,35 @@ export class QdrantVectorStore implements VectorStore {
       for (let i = 0; i < points.length; i += this.batchSize) {
         await this.client.upsert(this.collection, { wait: true, points: points.slice(i, i + this.batchSize) });
       }
+      for (const subjectId of subjectIds) await this.#recomputeTemplate(subjectId);
       return { faceIds: normalised.map((f) => f.faceId) };
     });
   }
 
   search(query: Float32Array, options: SearchOptions): Promise<SearchMatch[]> {
     return this.#guard('search', async () => {
-      const { k, minSimilarity, filter } = checkSearch(query, options, this.dimension);
-      const hits = await this.client.search(this.collection, {
-        vector: Array.from(query),
-        limit: k,
-        with_payload: true,
-        // Qdrant keeps scores strictly above score_threshold; the contract keeps equal ones.
-        ...(Number.isFinite(minSimilarity) ? { score_threshold: minSimilarity - SCORE_THRESHOLD_SLACK } : {}),
-        ...(filter ? { filter: toQdrantFilter(filter) } : {}),
-      });
-      return hits.filter((h) => h.score >= minSimilarity).map((h) => {
-        const face = toFace(h.payload);
-        const subjectPayload = ((h.payload as unknown as FacePointPayload | null)?.subject_payload ?? {}) as Payload;
-        return { faceId: face.faceId, subjectId: face.subjectId, similarity: h.score, payload: face.payload, subjectPayload };
-      });
+      const { k, minSimilarity, filter, rankBy } = checkSearch(query, options, this.dimension);
+      if (rankBy === 'face') return this.#nearestFaces(query, k, minSimilarity, filter);
+      const closest = closestFacePerSubject(await this.#nearestFaces(query, candidateFaceCount(k), -Infinity, filter));
+      const points = await this.client.retrieve(this.#templates, { ids: [...closest.keys()].map((id) => toPointUuid(TEMPLATE_NS, id)), with_payload: ['subject_id'], with_vector: true });
+      const templates = new Map(points.map((p) => [String(p.payload?.subject_id), Float32Array.from(p.vector as number[])] as const));
+      return rankByTemplate(query, closest, templates, k, minSimilarity);
+    });
+  }
+
+  async #nearestFaces(query: Float32Array, k: number, minSimilarity: number, filter: Payload | undefined): Promise<SearchMatch[]> {
+    const hits = await this.client.search(this.collection, {
+      vector: Array.from(query),
+      limit: k,
+      with_payload: true,
+      // Qdrant keeps scores strictly above score_threshold; the contract keeps equal ones.
+      ...(Number.isFinite(minSimilarity) ? { score_threshold: minSimilarity - SCORE_THRESHOLD_SLACK } : {}),
+      ...(filter ? { filter: toQdrantFilter(filter) } : {}),
+    });
+    return hits.filter((h) => h.score >= minSimilarity).map((h) => {
+      const face = toFace(h.payload);
+      const subjectPayload = ((h.payload as unknown as FacePointPayload | null)?.subject_payload ?? {}) as Payload;
+      return { faceId: face.faceId, subjectId: face.subjectId, similarity: h.score, payload: face.payload, subjectPayload };
     });
   }
 
@@ -289,6 +348,7 @@ export class QdrantVectorStore implements VectorStore {
       if (!point) throw new FacerecError('SUBJECT_NOT_FOUND', subjectId, { details: { subjectId } });
       const removed = await this.#count(subjectId);
       await this.client.delete(this.collection, { wait: true, filter: bySubject(subjectId) as Extract<Parameters<Client['delete']>[1], { filter: unknown }>['filter'] });
+      await this.client.delete(this.#templates, { wait: true, points: [toPointUuid(TEMPLATE_NS, subjectId)] });
       await this.client.delete(this.#subjects, { wait: true, points: [id] });
       return removed;
     });
@@ -297,9 +357,10 @@ export class QdrantVectorStore implements VectorStore {
   deleteFace(faceId: string): Promise<void> {
     return this.#guard('deleteFace', async () => {
       const id = toPointUuid(FACE_NS, checkId('faceId', faceId));
-      const [point] = await this.client.retrieve(this.collection, { ids: [id], with_payload: false });
+      const [point] = await this.client.retrieve(this.collection, { ids: [id], with_payload: ['subject_id'] });
       if (!point) throw new FacerecError('FACE_NOT_FOUND', faceId, { details: { faceId } });
       await this.client.delete(this.collection, { wait: true, points: [id] });
+      await this.#recomputeTemplate(String(point.payload?.subject_id));
     });
   }
 

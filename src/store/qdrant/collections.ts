@@ -6,6 +6,11 @@ export function subjectsCollectionOf(collection: string): string {
   return `${collection}_subjects`;
 }
 
+/** One point per subject with faces: its template, the normalised mean of its faces' embeddings. */
+export function templatesCollectionOf(collection: string): string {
+  return `${collection}_templates`;
+}
+
 async function createIfMissing(client: QdrantClient, name: string, create: () => Promise<unknown>): Promise<boolean> {
   if ((await client.collectionExists(name)).exists) return false;
   try {
@@ -19,11 +24,13 @@ async function createIfMissing(client: QdrantClient, name: string, create: () =>
 }
 
 /**
- * Creates the faces and subjects collections when missing and checks an
- * existing one's vector size. Never drops or recreates: the seed system's
- * `recreate_collection` wiped the gallery on every start.
+ * Creates the faces, subjects and templates collections when missing and
+ * checks an existing one's vector size. Never drops or recreates: the seed
+ * system's `recreate_collection` wiped the gallery on every start. Says
+ * whether the templates collection is new (a gallery from before templates,
+ * whose templates must then be computed from its faces).
  */
-export async function ensureCollections(client: QdrantClient, collection: string, dimension: number): Promise<void> {
+export async function ensureCollections(client: QdrantClient, collection: string, dimension: number): Promise<{ createdTemplates: boolean }> {
   const createdFaces = await createIfMissing(client, collection, () =>
     client.createCollection(collection, { vectors: { size: dimension, distance: 'Cosine' } }),
   );
@@ -39,4 +46,8 @@ export async function ensureCollections(client: QdrantClient, collection: string
   // Creating an existing payload index is a no-op in Qdrant, so this is safe on every start.
   await client.createPayloadIndex(collection, { field_name: 'subject_id', field_schema: 'keyword', wait: true });
   await client.createPayloadIndex(subjects, { field_name: 'subject_id', field_schema: 'keyword', wait: true });
+  // Templates need their own collection: a collection's vectors (size, named vectors) cannot change once it exists.
+  const templates = templatesCollectionOf(collection);
+  const createdTemplates = await createIfMissing(client, templates, () => client.createCollection(templates, { vectors: { size: dimension, distance: 'Cosine' } }));
+  return { createdTemplates };
 }
