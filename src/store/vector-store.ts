@@ -61,7 +61,7 @@ export interface SearchOptions {
  * This many candidate faces per subject wanted (at least SUBJECT_CANDIDATES_MIN).
  */
 export const SUBJECT_CANDIDATES_PER_RESULT = 4;
-export const SUBJECT_CANDIDATES_MIN = 64;
+export const SUBJECT_CANDIDATES_MIN = 16;
 
 export interface SearchMatch {
   readonly faceId: string;

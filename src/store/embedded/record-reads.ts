@@ -36,8 +36,10 @@ export class RecordReader {
   readonly #embeddingByKey;
   readonly #matchByKey;
   readonly #templateOf;
+  readonly #subjectByKey;
 
   constructor(private readonly db: Db) {
+    this.#subjectByKey = db.prepare('SELECT subject_id FROM faces WHERE key = ?').pluck();
     this.#templateOf = db.prepare('SELECT embedding FROM templates WHERE subject_id = ?').pluck();
     this.#faceById = db.prepare(`SELECT ${FACE_COLUMNS} FROM faces WHERE face_id = ?`);
     this.#facesOfSubject = db.prepare(`SELECT ${FACE_COLUMNS} FROM faces WHERE subject_id = ? ORDER BY key`);
@@ -97,6 +99,10 @@ export class RecordReader {
   embedding(key: number): Float32Array | undefined {
     const blob = this.#embeddingByKey.get(key) as Buffer | undefined;
     return blob && blobToEmbedding(blob);
+  }
+
+  subjectOfFace(key: number): string | undefined {
+    return this.#subjectByKey.get(key) as string | undefined;
   }
 
   /** The subject's template, or undefined when it has no faces. */
