@@ -38,6 +38,10 @@ export const ERROR_CATALOGUE = {
   INVALID_ARGUMENT: { status: 'INVALID_ARGUMENT', message: 'invalid argument' },
   NO_FACE: { status: 'INVALID_ARGUMENT', message: 'no face found in the image' },
   MULTIPLE_FACES: { status: 'INVALID_ARGUMENT', message: 'more than one face found in the image' },
+  // Enrolment quality gate (server/enrolment-quality.ts)
+  FACE_TOO_SMALL: { status: 'INVALID_ARGUMENT', message: 'face too small to enrol' },
+  FACE_BLURRED: { status: 'INVALID_ARGUMENT', message: 'face too blurred to enrol' },
+  FACE_TURNED: { status: 'INVALID_ARGUMENT', message: 'face turned too far from the camera to enrol' },
   MESSAGE_TOO_LARGE: { status: 'RESOURCE_EXHAUSTED', message: 'message larger than the configured maximum' },
   // Gallery
   SUBJECT_NOT_FOUND: { status: 'NOT_FOUND', message: 'subject not found' },

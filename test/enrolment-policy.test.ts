@@ -1,4 +1,4 @@
-/** Which face an enrolment takes, over a real server with the real models. */
+/** Which face an enrolment takes, and how it is embedded, over a real server with the real models. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { status, type ServiceError } from '@grpc/grpc-js';
@@ -47,5 +47,42 @@ describe('enrolment face policy', () => {
     await assert.rejects(enrol('strict', portrait, FacePolicy.FACE_POLICY_REJECT), (error: ServiceError) => /2 faces found/.test(error.details));
     const largest = await enrol('largest', group, FacePolicy.FACE_POLICY_LARGEST);
     assert.equal(largest.subjectId, 'largest');
+  });
+});
+
+describe('flip-averaged embeddings', () => {
+  /** Enrols the crop, then recognises the very same bytes: the similarity shows whether both sides were embedded alike. */
+  async function enrolAndRecognise(server: TestServer, image: Buffer) {
+    await call(server.client.enrollFace, server.client, { subjectId: 'flip', image, payload: undefined, facePolicy: FacePolicy.FACE_POLICY_UNSPECIFIED });
+    const response = await call(server.client.recognize, server.client, { image, topK: 1, includeEmbedding: true, filter: undefined, matchFaces: false });
+    assert.equal(response.faces.length, 1);
+    const face = response.faces[0]!;
+    return { similarity: face.matches[0]!.similarity, probe: Float32Array.from(face.embedding) };
+  }
+
+  it('enrols flip-averaged by default and averages probes only when asked', async () => {
+    const group = photo(1);
+    const plain = await startTestServer();
+    let image: Buffer;
+    let byDefault: Awaited<ReturnType<typeof enrolAndRecognise>>;
+    try {
+      const faces = (await call(plain.client.detect, plain.client, { image: group, includeEmbedding: false })).faces;
+      image = await cropFace(group, faces[0]!.box as PixelBox);
+      byDefault = await enrolAndRecognise(plain, image);
+    } finally {
+      await plain.stop();
+    }
+    // The gallery holds the average, the probe is plain: close, but not the same vector.
+    assert.ok(byDefault.similarity >= 0.97 && byDefault.similarity < 0.999, `default: similarity ${byDefault.similarity}`);
+
+    const flipped = await startTestServer({ pipeline: { flipAverageProbes: true } });
+    try {
+      const both = await enrolAndRecognise(flipped, image);
+      assert.ok(both.similarity > 0.9999, `probes averaged too: similarity ${both.similarity}`);
+      const probeShift = both.probe.reduce((sum, v, i) => sum + v * byDefault.probe[i]!, 0);
+      assert.ok(probeShift < 0.999, `the probe embedding itself changed: cosine ${probeShift}`);
+    } finally {
+      await flipped.stop();
+    }
   });
 });

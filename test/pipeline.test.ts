@@ -155,6 +155,60 @@ describe('face pipeline on the sample photos', () => {
   });
 });
 
+describe('flip-averaged embeddings on the sample photos', () => {
+  const twins = new Map<string, ReturnType<typeof findMirroredTwins>>();
+  const mirroredTwins = (file: string) => twins.get(file) ?? twins.set(file, findMirroredTwins(file)).get(file)!;
+
+  /** Each face of the photo with its twin in the mirrored copy, plain and flip-averaged. */
+  async function findMirroredTwins(file: string) {
+    const { bytes, result } = originals.get(file)!;
+    const mirrored = await sharp(bytes).flop().jpeg({ quality: 95 }).toBuffer();
+    const [plainMirrored, averaged, averagedMirrored] = await Promise.all([
+      pipeline.analyze(mirrored),
+      pipeline.analyze(bytes, { flipAverage: true }),
+      pipeline.analyze(mirrored, { flipAverage: true }),
+    ]);
+    return result.faces.map((face, i) => {
+      const w = face.box.x2 - face.box.x1;
+      const at = { x: result.width - centre(face).x, y: centre(face).y };
+      return {
+        face,
+        averaged: averaged.faces[i]!,
+        twin: faceNear(plainMirrored.faces, at, w)!,
+        averagedTwin: faceNear(averagedMirrored.faces, at, w)!,
+      };
+    });
+  }
+
+  it('stays close to the plain embedding, so a flip-averaged gallery still matches plain probes', async () => {
+    for (const file of Object.keys(FACE_COUNTS)) {
+      for (const { face, averaged } of await mirroredTwins(file)) {
+        const s = cosineSimilarity(face.embedding!, averaged.embedding!);
+        assert.ok(s >= 0.97, `${file}: plain vs flip-averaged ${s.toFixed(3)}`);
+      }
+    }
+  });
+
+  it('brings a face and its mirror image closer together than plain embeddings do', async () => {
+    // A mirrored photo's crop is (up to landmark noise) the mirror image of the original's,
+    // so averaging the two orientations should make the embeddings of the photo and its copy nearly agree.
+    const plainGaps: number[] = [];
+    const averagedGaps: number[] = [];
+    for (const file of Object.keys(FACE_COUNTS)) {
+      for (const { face, averaged, twin, averagedTwin } of await mirroredTwins(file)) {
+        const plain = cosineSimilarity(face.embedding!, twin.embedding!);
+        const flip = cosineSimilarity(averaged.embedding!, averagedTwin.embedding!);
+        assert.ok(flip >= plain, `${file}: mirrored copy, flip-averaged ${flip.toFixed(3)} < plain ${plain.toFixed(3)}`);
+        plainGaps.push(1 - plain);
+        averagedGaps.push(1 - flip);
+      }
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    assert.ok(median(averagedGaps) <= 0.02, `median 1 − cosine flip-averaged ${median(averagedGaps).toFixed(4)}`);
+    assert.ok(median(averagedGaps) <= median(plainGaps) / 2, `median 1 − cosine: flip-averaged ${median(averagedGaps).toFixed(4)}, plain ${median(plainGaps).toFixed(4)}`);
+  });
+});
+
 describe('face pipeline on bad input', () => {
   const cases: Array<[string, () => Promise<Buffer>, ErrorCode, RegExp]> = [
     ['an empty file', async () => Buffer.alloc(0), 'IMAGE_EMPTY', /0 bytes/],

@@ -7,6 +7,9 @@
  * --calibrate (`npm run calibrate -- <folder>`) it also pools the negative
  * and positive pairs described in docs/threshold.md and prints the
  * similarity threshold for the target false-accept rate.
+ *
+ * Enrolled and probe photos are embedded as the configured server would
+ * (FACEREC_ENROLMENT__FLIP_AVERAGE, FACEREC_PIPELINE__FLIP_AVERAGE_PROBES).
  */
 import { pathToFileURL } from 'node:url';
 import { loadConfig } from '../config/load.js';
@@ -52,6 +55,8 @@ const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 
 export function formatEvaluation(r: EvaluationReport, threshold: number): string {
   const lines: string[] = [];
+  const kind = (flipped: boolean) => (flipped ? 'flip-averaged' : 'plain');
+  lines.push(`embeddings: enrolled ${kind(r.embeddings.flipAverageEnrolment)}, probes ${kind(r.embeddings.flipAverageProbes)}`);
   const found = r.identities.filter((i) => i.embedding).length;
   lines.push(`identities: ${found}/${r.identities.length} crops with a face${r.undetected.length ? ` (no face: ${r.undetected.join(', ')})` : ''}`);
   lines.push(`pairs: ${r.positives.length} same-person, ${r.negatives.length} different-person`);
@@ -96,7 +101,10 @@ export function formatCalibration(c: CalibrationReport, config: Config): string 
 
 export async function runEval(args: EvalArgs, pipeline: FacePipeline, config: Config): Promise<void> {
   const threshold = config.pipeline.similarityThreshold;
-  const report = await evaluate(args.folder, pipeline, threshold);
+  const report = await evaluate(args.folder, pipeline, threshold, {
+    flipAverageEnrolment: config.enrolment.flipAverage,
+    flipAverageProbes: config.pipeline.flipAverageProbes,
+  });
   const calibration = args.calibrate ? await calibrate(report, args.photosDir, pipeline, args.targetFar) : undefined;
   if (args.json) {
     const { identities, groups, ...rest } = report;

@@ -15,10 +15,23 @@ import { openSetReport, type OpenSetReport } from './open-set.js';
 
 const IMAGE_EXT = /\.(jpe?g|png|webp|gif|tiff?|avif|heic)$/i;
 
+/** Which side of a match is flip-averaged, as the server's settings choose. */
+export interface EmbeddingChoice {
+  /** Enrolled photos (`enrolment.flipAverage`). */
+  readonly flipAverageEnrolment: boolean;
+  /** Probes: Recognize, Verify (`pipeline.flipAverageProbes`). */
+  readonly flipAverageProbes: boolean;
+}
+
+export const PLAIN_EMBEDDINGS: EmbeddingChoice = { flipAverageEnrolment: false, flipAverageProbes: false };
+
 export interface IdentityImage {
   readonly subject: string;
   readonly file: string;
+  /** The photo's embedding as a probe. */
   readonly embedding?: Float32Array;
+  /** What enrolling the photo stores; differs from `embedding` when only one side is flip-averaged. */
+  readonly enrolledEmbedding?: Float32Array;
   /** What an enrolment of this photo with the default face policy gives: 'enrolled' or the error code. */
   readonly enrolment: string;
 }
@@ -32,6 +45,7 @@ export interface GroupPhoto {
 }
 
 export interface EvaluationReport {
+  readonly embeddings: EmbeddingChoice;
   readonly identities: readonly IdentityImage[];
   readonly undetected: readonly string[];
   readonly positives: readonly number[];
@@ -69,16 +83,31 @@ export function readManifest(groupsDir: string): Map<string, number | undefined>
   return out;
 }
 
-export async function embedIdentities(folder: string, pipeline: FacePipeline): Promise<IdentityImage[]> {
+/**
+ * Every identity photo embedded as a probe and as an enrolment would embed
+ * it. Enrolled and probe photos are treated as the server treats them, so
+ * the figures measure the settings the server runs with.
+ */
+export async function embedIdentities(folder: string, pipeline: FacePipeline, choice: EmbeddingChoice = PLAIN_EMBEDDINGS): Promise<IdentityImage[]> {
   const root = join(folder, 'identities');
   const subjects = readdirSync(root).filter((d) => statSync(join(root, d)).isDirectory()).sort();
   const out: IdentityImage[] = [];
   for (const subject of subjects) {
     for (const file of listImages(join(root, subject))) {
-      const result = await pipeline.analyze(readFileSync(file));
+      const bytes = readFileSync(file);
+      const result = await pipeline.analyze(bytes, { flipAverage: choice.flipAverageProbes });
       const face = largestFace(result.faces.filter((f) => f.embedding));
       const enrolment = enrolmentOutcome(result.faces);
-      out.push(face?.embedding ? { subject, file, embedding: face.embedding, enrolment } : { subject, file, enrolment });
+      if (!face?.embedding) {
+        out.push({ subject, file, enrolment });
+        continue;
+      }
+      // The detector and landmarks are deterministic, so a second pass finds the same largest face.
+      const enrolled =
+        choice.flipAverageEnrolment === choice.flipAverageProbes
+          ? face
+          : largestFace((await pipeline.analyze(bytes, { flipAverage: choice.flipAverageEnrolment })).faces.filter((f) => f.embedding));
+      out.push({ subject, file, embedding: face.embedding, enrolledEmbedding: enrolled?.embedding ?? face.embedding, enrolment });
     }
   }
   return out;
@@ -101,8 +130,12 @@ export function withinPhotoPairs(faces: readonly DetectedFace[]): number[] {
   return out;
 }
 
-export async function evaluate(folder: string, pipeline: FacePipeline, defaultThreshold: number): Promise<EvaluationReport> {
-  const identities = await embedIdentities(folder, pipeline);
+/**
+ * Verification pairs compare two probes, as Verify does; rank-1, the open
+ * set and the group photos match probes against enrolled photos.
+ */
+export async function evaluate(folder: string, pipeline: FacePipeline, defaultThreshold: number, embeddings: EmbeddingChoice = PLAIN_EMBEDDINGS): Promise<EvaluationReport> {
+  const identities = await embedIdentities(folder, pipeline, embeddings);
   const found = identities.filter((i) => i.embedding);
   const undetected = identities.filter((i) => !i.embedding).map((i) => `${i.subject}/${basename(i.file)}`);
   const positives: number[] = [];
@@ -113,16 +146,17 @@ export async function evaluate(folder: string, pipeline: FacePipeline, defaultTh
       (found[i]!.subject === found[j]!.subject ? positives : negatives).push(s);
     }
   }
-  const r1 = rankOneCorrect(found.map((f) => f.subject), (i, j) => cosineSimilarity(found[i]!.embedding!, found[j]!.embedding!));
+  // Probe i against the other photos as enrolled.
+  const r1 = rankOneCorrect(found.map((f) => f.subject), (i, j) => cosineSimilarity(found[i]!.embedding!, found[j]!.enrolledEmbedding!));
 
   // Enrol the first detectable crop of each subject, then name the faces in each group photo.
   const enrolled = new Map<string, Float32Array>();
-  for (const f of found) if (!enrolled.has(f.subject)) enrolled.set(f.subject, f.embedding!);
+  for (const f of found) if (!enrolled.has(f.subject)) enrolled.set(f.subject, f.enrolledEmbedding!);
   const groupsDir = join(folder, 'groups');
   const manifest = readManifest(groupsDir);
   const groups: GroupPhoto[] = [];
   for (const file of listImages(groupsDir)) {
-    const result = await pipeline.analyze(readFileSync(file));
+    const result = await pipeline.analyze(readFileSync(file), { flipAverage: embeddings.flipAverageProbes });
     const assigned = result.faces.map((face) => {
       if (!face.embedding) return undefined;
       let best: { subject: string; similarity: number } | undefined;
@@ -137,6 +171,7 @@ export async function evaluate(folder: string, pipeline: FacePipeline, defaultTh
   }
 
   return {
+    embeddings,
     identities,
     undetected,
     positives,
@@ -155,7 +190,7 @@ export async function evaluate(folder: string, pipeline: FacePipeline, defaultTh
         photosPerSubject,
         templates,
         report: openSetReport(
-          found.map((f) => ({ subject: f.subject, embedding: f.embedding! })),
+          found.map((f) => ({ subject: f.subject, embedding: f.embedding!, enrolledEmbedding: f.enrolledEmbedding! })),
           { photosPerSubject, templates, fpirTargets: OPEN_SET_FPIR_TARGETS, threshold: defaultThreshold },
         ),
       })),

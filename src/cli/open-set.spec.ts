@@ -37,4 +37,17 @@ describe('open-set figures', () => {
     assert.equal(template.atThreshold.dir, 1);
     assert.equal(template.atThreshold.fpir, 0);
   });
+
+  it('matches probes by their probe embedding against what enrolling stored (flip-averaged enrolment)', () => {
+    // a's first photo is enrolled as 30° (its probe embedding is 0°); a's second photo would read as b (100°) if it were enrolled.
+    const items: LabelledEmbedding[] = [
+      { subject: 'a', embedding: at(0), enrolledEmbedding: at(30) },
+      { subject: 'a', embedding: at(30), enrolledEmbedding: at(100) },
+      { subject: 'b', embedding: at(100) },
+      { subject: 'b', embedding: at(160) },
+    ];
+    const report = openSetReport(items, { photosPerSubject: 1, templates: false, fpirTargets: [0.5], threshold: 0.95 });
+    assert.equal(report.atThreshold.dir, 0.5, "a's probe meets the stored 30°, b's probe at 160° misses 100°");
+    assert.equal(report.atThreshold.fpir, 0, 'no probe is matched by an embedding only enrolment stores');
+  });
 });

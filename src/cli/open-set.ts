@@ -15,7 +15,10 @@ import { meanTemplate } from '../store/subject-template.js';
 
 export interface LabelledEmbedding {
   readonly subject: string;
+  /** The photo's embedding as a probe. */
   readonly embedding: Float32Array;
+  /** What enrolling the photo stores, when that differs (flip-averaged enrolment); default: `embedding`. */
+  readonly enrolledEmbedding?: Float32Array;
 }
 
 export interface OpenSetOptions {
@@ -45,11 +48,11 @@ interface Probe {
   readonly best: { readonly subject: string; readonly similarity: number } | undefined;
 }
 
-function bySubject(items: readonly LabelledEmbedding[]): Map<string, Float32Array[]> {
-  const out = new Map<string, Float32Array[]>();
+function bySubject(items: readonly LabelledEmbedding[]): Map<string, LabelledEmbedding[]> {
+  const out = new Map<string, LabelledEmbedding[]>();
   for (const item of items) {
     const list = out.get(item.subject) ?? [];
-    list.push(item.embedding);
+    list.push(item);
     out.set(item.subject, list);
   }
   return out;
@@ -72,7 +75,7 @@ function probesOf(items: readonly LabelledEmbedding[], options: OpenSetOptions):
       const photos = subjects.get(name)!;
       if (i % 2 !== parity || photos.length <= options.photosPerSubject) return;
       enrolled.add(name);
-      const enrolledPhotos = photos.slice(0, options.photosPerSubject);
+      const enrolledPhotos = photos.slice(0, options.photosPerSubject).map((photo) => photo.enrolledEmbedding ?? photo.embedding);
       if (options.templates) gallery.push({ subject: name, embedding: meanTemplate(enrolledPhotos)! });
       else for (const embedding of enrolledPhotos) gallery.push({ subject: name, embedding });
     });
@@ -80,7 +83,7 @@ function probesOf(items: readonly LabelledEmbedding[], options: OpenSetOptions):
     for (const name of names) {
       const photos = subjects.get(name)!;
       const mated = enrolled.has(name);
-      for (const embedding of mated ? photos.slice(options.photosPerSubject) : photos) {
+      for (const { embedding } of mated ? photos.slice(options.photosPerSubject) : photos) {
         let best: Probe['best'];
         for (const entry of gallery) {
           const similarity = cosineSimilarity(embedding, entry.embedding);

@@ -77,10 +77,16 @@ export const CONFIG_SCHEMA = {
     // At most MAX_MATCHES_PER_REPLY (src/server/reply-limits.ts), so every embedded face of a Recognize gets at least its best match.
     maxFacesPerImage: s({ type: 'int', default: 100, min: 1, max: 100, env: 'FACEREC_PIPELINE__MAX_FACES_PER_IMAGE', description: 'faces per image that get landmarks and an embedding, largest first; the rest are reported with box and score only' }),
     similarityThreshold: s({ type: 'number', default: 0.46, min: -1, max: 1, env: 'FACEREC_PIPELINE__SIMILARITY_THRESHOLD', flag: '--similarity-threshold', description: 'default cosine similarity for a match (calibrated, see README)' }),
+    flipAverageProbes: s({ type: 'boolean', default: false, env: 'FACEREC_PIPELINE__FLIP_AVERAGE_PROBES', description: 'probe faces (Recognize, RecognizeUpload, RecognizeStream, Verify, Detect with embeddings) are embedded with their mirror image too and the two averaged: twice the embedder work per face (see README, flip-averaging)' }),
   },
   enrolment: {
     defaultFacePolicy: s({ type: 'string', default: 'dominant', choices: ['dominant', 'reject', 'largest'], env: 'FACEREC_ENROLMENT__DEFAULT_FACE_POLICY', description: 'face policy of an enrolment that sends FACE_POLICY_UNSPECIFIED: dominant = the largest face when it clearly is the subject, reject = exactly one face, largest = the largest face' }),
     dominantAreaRatio: s({ type: 'number', default: 2, min: 1, max: 100, env: 'FACEREC_ENROLMENT__DOMINANT_AREA_RATIO', description: 'FACE_POLICY_DOMINANT takes the largest face when its box area is at least this many times the next face\'s' }),
+    flipAverage: s({ type: 'boolean', default: true, env: 'FACEREC_ENROLMENT__FLIP_AVERAGE', description: 'enrolled faces (EnrollFace, BulkIngest) are embedded with their mirror image too and the two averaged: one more embedder run per enrolled photo (see README, flip-averaging)' }),
+    // The enrolment quality gate (README "Enrolment quality"): defaults calibrated so every face of the development set passes.
+    minFaceSizePx: s({ type: 'int', default: 40, min: 0, env: 'FACEREC_ENROLMENT__MIN_FACE_SIZE_PX', description: 'enrolled faces whose shorter box side is below this are refused with FACE_TOO_SMALL (px in the sent image); 0 turns the check off' }),
+    minSharpness: s({ type: 'number', default: 0.12, min: 0, env: 'FACEREC_ENROLMENT__MIN_SHARPNESS', description: 'enrolled faces scoring below this sharpness are refused with FACE_BLURRED (fine detail over contrast of the face at 112 px, see README "Enrolment quality"); 0 turns the check off' }),
+    maxYawDeg: s({ type: 'number', default: 40, min: 0, max: 90, env: 'FACEREC_ENROLMENT__MAX_YAW_DEG', description: 'enrolled faces turned further than this either way, as estimated from the landmarks, are refused with FACE_TURNED (degrees); 0 turns the check off' }),
   },
   batching: {
     detector: batchingFor('DETECTOR', 4, 0),

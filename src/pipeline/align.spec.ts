@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolveModelPaths } from '../models/manifest.js';
-import { ARCFACE_TEMPLATE, alignmentTransform, warpSimilarity } from './align.js';
+import { ARCFACE_TEMPLATE, alignFace, alignFaceAndMirror, alignmentTransform, warpSimilarity } from './align.js';
 import { openFaceImageOps, type FaceImageOps } from './face-image-ops.js';
 import { applySimilarity, invertSimilarity, type SimilarityTransform } from './similarity-transform.js';
 import type { RgbImage } from './types.js';
@@ -98,6 +98,46 @@ test('degenerate landmarks (a source square far larger than the image) cut no mo
   // Scale 1e-4: the 112×112 crop would map from a square about a million pixels wide.
   const out = await warpSimilarity(image, { a: 1e-4, b: 0, tx: 0, ty: 0 }, ops);
   assert.equal(out.length, 112 * 112 * 3);
+});
+
+/** The crop with its columns in reverse order: what a mirror image must equal. */
+function reversedAlongX(crop: Uint8Array): Uint8Array {
+  const out = new Uint8Array(crop.length);
+  for (let v = 0; v < 112; v++) {
+    for (let u = 0; u < 112; u++) out.set(crop.subarray((v * 112 + u) * 3, (v * 112 + u) * 3 + 3), (v * 112 + (111 - u)) * 3);
+  }
+  return out;
+}
+
+test('the mirrored warp is the normal crop reversed along x, rotated, scaled and over the image edge', async () => {
+  const image = testImage(300, 220);
+  const cases: SimilarityTransform[] = [
+    { a: 1, b: 0, tx: -90, ty: -50 }, // axis-aligned, inside the image
+    { a: 0.7 * Math.cos(0.3), b: 0.7 * Math.sin(0.3), tx: -60.3, ty: -20.6 },
+    { a: 1.6 * Math.cos(-0.45), b: 1.6 * Math.sin(-0.45), tx: -250.2, ty: -60.9 },
+    { a: 1, b: 0, tx: 40, ty: 30 }, // the top-left of the crop is beyond the image: black, on the right once mirrored
+  ];
+  for (const t of cases) {
+    const [plain, mirrored] = await Promise.all([warpSimilarity(image, t, ops), warpSimilarity(image, t, ops, { mirrored: true })]);
+    const expected = reversedAlongX(plain);
+    let differing = 0;
+    for (let i = 0; i < expected.length; i++) {
+      // Both sample the same image points; float32 rounding of the two matrices may move a value across .5.
+      assert.ok(Math.abs(mirrored[i]! - expected[i]!) <= 1, `a=${t.a.toFixed(2)} byte ${i}: ${mirrored[i]} vs ${expected[i]}`);
+      if (mirrored[i] !== expected[i]) differing++;
+    }
+    assert.ok(differing <= expected.length / 100, `a=${t.a.toFixed(2)}: ${differing} bytes differ by one`);
+  }
+});
+
+test('alignFaceAndMirror gives the aligned crop and its mirror image', async () => {
+  const image = testImage(300, 220);
+  const points = ARCFACE_TEMPLATE.map((p) => ({ x: p.x * 1.3 + 80, y: p.y * 1.3 + 40 }));
+  const [{ aligned, mirrored }, alone] = await Promise.all([alignFaceAndMirror(image, points, ops), alignFace(image, points, ops)]);
+  assert.deepEqual(aligned, alone);
+  const expected = reversedAlongX(aligned);
+  assert.ok(mirrored.every((value, i) => Math.abs(value - expected[i]!) <= 1));
+  assert.notDeepEqual(mirrored, aligned, 'the test image is not symmetric, so the mirror image must differ');
 });
 
 test('landmarks already on the template give the identity transform', () => {

@@ -8,6 +8,10 @@
  * beyond its edges, as OpenCV's border value 0;
  * align.spec.ts checks the result against a bilinear sample computed by
  * hand, pixel centres on integers.
+ *
+ * The mirror image of the crop (for flip-averaged embeddings) comes from the
+ * same warp graph: the alignment composed with a horizontal flip of the
+ * output square is still one affine map, so it is just another matrix.
  */
 import type { FaceImageOps } from './face-image-ops.js';
 import { clipToImage, cutRegion, type PixelRect } from './region.js';
@@ -44,15 +48,28 @@ function sourceRegion(toImage: SimilarityTransform, size: number): PixelRect {
   return { left, top, width: right - left, height: bottom - top };
 }
 
+export interface WarpOptions {
+  /**
+   * Produce the crop's mirror image: output pixel (u, v) is sampled where
+   * pixel (111 − u, v) of the unmirrored crop is (pixel centres are on
+   * integers, so column 0 and column 111 swap exactly).
+   */
+  readonly mirrored?: boolean;
+}
+
 /**
  * GridSample's 3×2 matrix for a region cut at `rect`: output pixel (u, v)
- * maps to image point toImage(u, v), to region pixel minus (left, top), and
- * to normalised x = (2·px + 1) / width − 1 (likewise y).
+ * maps to image point toImage(u, v) (toImage(111 − u, v) when mirrored), to
+ * region pixel minus (left, top), and to normalised x = (2·px + 1) / width − 1
+ * (likewise y).
  */
-export function samplingMatrix(toImage: SimilarityTransform, rect: PixelRect): Float32Array {
-  const origin = applySimilarity(toImage, { x: 0, y: 0 });
-  const du = applySimilarity(toImage, { x: 1, y: 0 });
-  const dv = applySimilarity(toImage, { x: 0, y: 1 });
+export function samplingMatrix(toImage: SimilarityTransform, rect: PixelRect, options: WarpOptions = {}): Float32Array {
+  // The flip u → 111 − u is affine, so the composed map is fixed by where
+  // three output pixels land, mirrored or not.
+  const at = (u: number, v: number) => applySimilarity(toImage, { x: options.mirrored ? ALIGNED_SIZE - 1 - u : u, y: v });
+  const origin = at(0, 0);
+  const du = at(1, 0);
+  const dv = at(0, 1);
   const sx = 2 / rect.width;
   const sy = 2 / rect.height;
   return Float32Array.of(
@@ -63,19 +80,36 @@ export function samplingMatrix(toImage: SimilarityTransform, rect: PixelRect): F
 }
 
 /**
- * Warps `image` by `t` (image → output coordinates) into the 112×112 RGB
- * crop, black outside the image. Returned as NHWC uint8 without the batch axis.
+ * One 112×112 crop per entry of `variants` from a single cut of the image: a
+ * mirrored crop samples the very same image points, so it needs the same
+ * region, only another matrix.
  */
-export async function warpSimilarity(image: RgbImage, t: SimilarityTransform, ops: FaceImageOps): Promise<Uint8Array> {
+async function warpCrops(image: RgbImage, t: SimilarityTransform, ops: FaceImageOps, variants: readonly WarpOptions[]): Promise<Uint8Array[]> {
   const toImage = invertSimilarity(t);
   // Only the image's own pixels are cut: GridSample's zero padding is the black beyond them,
   // and stray landmarks (a huge or far-off source square) cannot make the cut larger than the image.
   const rect = clipToImage(image, sourceRegion(toImage, ALIGNED_SIZE));
-  if (!rect) return new Uint8Array(ALIGNED_SIZE * ALIGNED_SIZE * 3);
-  return ops.warp(cutRegion(image, rect), samplingMatrix(toImage, rect));
+  if (!rect) return variants.map(() => new Uint8Array(ALIGNED_SIZE * ALIGNED_SIZE * 3));
+  const region = cutRegion(image, rect);
+  return Promise.all(variants.map((variant) => ops.warp(region, samplingMatrix(toImage, rect, variant))));
+}
+
+/**
+ * Warps `image` by `t` (image → output coordinates) into the 112×112 RGB
+ * crop, black outside the image. Returned as NHWC uint8 without the batch axis.
+ */
+export async function warpSimilarity(image: RgbImage, t: SimilarityTransform, ops: FaceImageOps, options: WarpOptions = {}): Promise<Uint8Array> {
+  const [crop] = await warpCrops(image, t, ops, [options]);
+  return crop!;
 }
 
 /** The 112×112 RGB ArcFace crop for a face's five landmarks. */
 export async function alignFace(image: RgbImage, points: readonly Point[], ops: FaceImageOps): Promise<Uint8Array> {
   return warpSimilarity(image, alignmentTransform(points), ops);
+}
+
+/** The ArcFace crop and its mirror image, for a flip-averaged embedding. */
+export async function alignFaceAndMirror(image: RgbImage, points: readonly Point[], ops: FaceImageOps): Promise<{ aligned: Uint8Array; mirrored: Uint8Array }> {
+  const [aligned, mirrored] = await warpCrops(image, alignmentTransform(points), ops, [{}, { mirrored: true }]);
+  return { aligned: aligned!, mirrored: mirrored! };
 }

@@ -28,3 +28,18 @@ export async function embedFace(aligned: Uint8Array, runner: ModelRunner, signal
   if (!raw || raw.length !== EMBEDDING_DIM) throw new FacerecError('MODEL_FAILED', `embedder output must be named "embedding" with ${EMBEDDING_DIM} values`);
   return l2Normalize(raw);
 }
+
+/**
+ * Test-time flip augmentation: embeds the crop and its mirror image and
+ * returns the normalised sum of the two unit vectors. A face and its mirror
+ * image are the same person, so averaging cancels some of what the model
+ * reads from pose and lighting that differ between the two sides.
+ * Both items are submitted at once, so a batching runner can put them
+ * into one model run.
+ */
+export async function embedFlipAveraged(aligned: Uint8Array, mirrored: Uint8Array, runner: ModelRunner, signal?: AbortSignal): Promise<Float32Array> {
+  const [plain, flipped] = await Promise.all([embedFace(aligned, runner, signal), embedFace(mirrored, runner, signal)]);
+  const sum = new Float32Array(EMBEDDING_DIM);
+  for (let i = 0; i < EMBEDDING_DIM; i++) sum[i] = plain[i]! + flipped[i]!;
+  return l2Normalize(sum);
+}

@@ -102,3 +102,36 @@ test('maxFacesPerImage: only the largest faces get landmarks and embeddings, the
   const all = await analyze(3);
   assert.ok(all.faces.every((f) => f.embedding !== undefined && f.landmarks.length === 5));
 });
+
+test('flipAverage embeds each face and its mirror image together and returns their normalised mean', async () => {
+  const fake = fakeRunners();
+  // The warp marks its crop by the matrix's orientation: a mirror image is the only reflection (negative determinant).
+  const warp = async (_region: unknown, theta: Float32Array) => new Uint8Array(112 * 112 * 3).fill(theta[0]! * theta[3]! - theta[1]! * theta[2]! < 0 ? 1 : 0);
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const embedder: ModelRunner = {
+    name: 'embedder',
+    itemDims: [112, 112, 3],
+    async infer(item) {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      await new Promise((r) => setTimeout(r, 5));
+      inFlight--;
+      // Plain crops embed to the first axis, mirrored ones to the second.
+      const embedding = new Float32Array(512);
+      embedding[item[0]!] = 3;
+      return { embedding };
+    },
+  };
+  const pipeline = createFacePipeline({ runners: { ...fake.runners, embedder }, imageOps: { ...fake.imageOps, warp }, settings });
+
+  const flipped = await pipeline.analyzeImage(image, { flipAverage: true });
+  assert.equal(flipped.faces.length, 2);
+  for (const face of flipped.faces) {
+    assert.ok(Math.abs(face.embedding![0]! - Math.SQRT1_2) < 1e-6 && Math.abs(face.embedding![1]! - Math.SQRT1_2) < 1e-6, `got ${face.embedding!.subarray(0, 2).join(', ')}`);
+  }
+  assert.ok(maxInFlight >= 4, `both crops of both faces reach the embedder together (max in flight ${maxInFlight})`);
+
+  const plain = await pipeline.analyzeImage(image);
+  assert.deepEqual(plain.faces.map((f) => [f.embedding![0], f.embedding![1]]), [[1, 0], [1, 0]]);
+});

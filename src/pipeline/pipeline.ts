@@ -6,15 +6,15 @@
  * image go through landmarks, alignment and embedding concurrently, so a
  * batching runner can put them into one model run.
  */
-import { alignFace } from './align.js';
+import { alignFace, alignFaceAndMirror } from './align.js';
 import { detectFaces } from './detector.js';
-import { embedFace } from './embedder.js';
+import { embedFace, embedFlipAveraged } from './embedder.js';
 import { fivePointsFrom68 } from './face-points.js';
 import type { FaceImageOps } from './face-image-ops.js';
 import { decodeImage } from './image.js';
 import { predictLandmarks } from './landmarks.js';
 import type { ModelRunner } from './session.js';
-import { boxHeight, boxWidth, type DetectedFace, type Detection, type PipelineResult, type RgbImage } from './types.js';
+import { boxHeight, boxWidth, type DetectedFace, type Detection, type PipelineResult, type Point, type RgbImage } from './types.js';
 
 export type StageName = 'decode' | 'detect' | 'landmarks' | 'align' | 'embed';
 
@@ -58,6 +58,18 @@ export interface FacePipelineOptions {
 export interface AnalyzeOptions {
   /** Skip the embedder (e.g. for `detect`). */
   readonly embed?: boolean;
+  /**
+   * Embed each face and its mirror image and return the normalised mean:
+   * a little more accurate, for twice the embedder's work (embedder.ts).
+   */
+  readonly flipAverage?: boolean;
+  readonly signal?: AbortSignal;
+}
+
+/** What each face of one analyze call gets, defaults applied. */
+interface FaceWork {
+  readonly embed: boolean;
+  readonly flipAverage: boolean;
   readonly signal?: AbortSignal;
 }
 
@@ -72,19 +84,28 @@ export function createFacePipeline(options: FacePipelineOptions): FacePipeline {
   const { runners, settings, imageOps } = options;
   const instrumentation = options.instrumentation ?? passthroughInstrumentation;
 
-  async function processFace(image: RgbImage, detection: Detection, embed: boolean, signal?: AbortSignal): Promise<DetectedFace> {
+  async function embedAligned(image: RgbImage, landmarks: readonly Point[], flipAverage: boolean, signal?: AbortSignal): Promise<Float32Array> {
+    if (!flipAverage) {
+      const aligned = await instrumentation.stage('align', () => alignFace(image, landmarks, imageOps));
+      return instrumentation.stage('embed', () => embedFace(aligned, runners.embedder, signal));
+    }
+    const crops = await instrumentation.stage('align', () => alignFaceAndMirror(image, landmarks, imageOps));
+    return instrumentation.stage('embed', () => embedFlipAveraged(crops.aligned, crops.mirrored, runners.embedder, signal));
+  }
+
+  async function processFace(image: RgbImage, detection: Detection, work: FaceWork): Promise<DetectedFace> {
+    const { embed, flipAverage, signal } = work;
     const points68 = await instrumentation.stage('landmarks', () => predictLandmarks(image, detection.box, runners.landmarks, imageOps, signal));
     const landmarks = fivePointsFrom68(points68);
     const bigEnough = Math.min(boxWidth(detection.box), boxHeight(detection.box)) >= settings.minFaceSizePx;
     if (!embed || !bigEnough) return { ...detection, landmarks };
-    const aligned = await instrumentation.stage('align', () => alignFace(image, landmarks, imageOps));
-    const embedding = await instrumentation.stage('embed', () => embedFace(aligned, runners.embedder, signal));
+    const embedding = await embedAligned(image, landmarks, flipAverage, signal);
     return { ...detection, landmarks, embedding };
   }
 
   async function analyzeImage(image: RgbImage, analyzeOptions: AnalyzeOptions = {}): Promise<PipelineResult> {
     const { signal } = analyzeOptions;
-    const embed = analyzeOptions.embed ?? true;
+    const work: FaceWork = { embed: analyzeOptions.embed ?? true, flipAverage: analyzeOptions.flipAverage ?? false, ...(signal ? { signal } : {}) };
     const detections = await instrumentation.stage('detect', () =>
       detectFaces(image, runners.detector, { scoreThreshold: settings.detectScoreThreshold, nmsIouThreshold: settings.nmsIouThreshold }, signal),
     );
@@ -93,7 +114,7 @@ export function createFacePipeline(options: FacePipelineOptions): FacePipeline {
     // detector's order and say where they are, like a face too small to embed.
     const chosen = largestIndexes(detections, settings.maxFacesPerImage ?? Number.POSITIVE_INFINITY);
     const faces = await Promise.all(
-      detections.map((d, i) => (chosen.has(i) ? processFace(image, d, embed, signal) : Promise.resolve({ ...d, landmarks: [] }))),
+      detections.map((d, i) => (chosen.has(i) ? processFace(image, d, work) : Promise.resolve({ ...d, landmarks: [] }))),
     );
     return { width: image.width, height: image.height, faces };
   }

@@ -35,7 +35,7 @@ import type { CallHooks } from './call-context.js';
 import { largestRestBodyBytes, SERVICE_NAME, startGrpcServer, type RunningGrpcServer } from './grpc-server.js';
 import { startRestGateway } from './rest/gateway.js';
 import { facePolicyNamed } from './ingest.js';
-import { createFaceRecognitionService } from './service.js';
+import { createFaceRecognitionService, type AnalyzeOptions, type FaceAnalyzer } from './service.js';
 
 export interface RunningFacerec {
   readonly grpcPort: number;
@@ -96,8 +96,8 @@ export async function startFacerec(config: Config, { logger }: StartOptions): Pr
   const store = traceStore(rawStore, tracer);
   const runners = createRunners(sessions, config, metrics, tracer);
   const pipeline = createFacePipeline({ runners: withRequestContext(runners), imageOps: sessions.imageOps, settings: config.pipeline, instrumentation: createPipelineInstrumentation(tracer) });
-  const analyzer = {
-    async analyze(image: Uint8Array, options: { embed: boolean; signal?: AbortSignal }) {
+  const analyzer: FaceAnalyzer = {
+    async analyze(image: Uint8Array, options: AnalyzeOptions) {
       const result = await pipeline.analyze(image, options);
       metrics.addFacesDetected(result.faces.length);
       return result;
@@ -142,6 +142,9 @@ export async function startFacerec(config: Config, { logger }: StartOptions): Pr
     onStream: (delta) => (delta > 0 ? metrics.streamOpened() : metrics.streamClosed()),
     maxIngestItems: config.server.maxIngestItems,
     faceChoice: { defaultPolicy: facePolicyNamed(config.enrolment.defaultFacePolicy), dominantAreaRatio: config.enrolment.dominantAreaRatio },
+    enrolmentQuality: { minFaceSizePx: config.enrolment.minFaceSizePx, minSharpness: config.enrolment.minSharpness, maxYawDeg: config.enrolment.maxYawDeg },
+    flipAverageEnrolment: config.enrolment.flipAverage,
+    flipAverageProbes: config.pipeline.flipAverageProbes,
   });
 
   let grpc: RunningGrpcServer | undefined;

@@ -15,6 +15,7 @@ import type { VectorStore } from '../store/vector-store.js';
 import { clientStream, unary, type CallContext, type CallHooks } from './call-context.js';
 import { forEachConcurrently } from './stream-window.js';
 import { toProtoFace } from './convert.js';
+import { checkEnrolmentQuality, type EnrolmentQualitySettings } from './enrolment-quality.js';
 import type { FaceAnalyzer, SpanRunner } from './service.js';
 import { codeName, toServiceError } from './status.js';
 
@@ -31,6 +32,14 @@ export interface IngestOptions {
   readonly maxReportedErrors?: number;
   /** The server's default face policy and the DOMINANT ratio. */
   readonly faceChoice?: FaceChoiceSettings;
+  /** Limits the chosen face must meet (size, sharpness, yaw); absent: every chosen face is enrolled. */
+  readonly quality?: EnrolmentQualitySettings;
+  /**
+   * Store the mean of the face's and its mirror image's embeddings: a gallery
+   * face is embedded once and matched many times, so the extra embedder run
+   * is paid once. Absent: plain embeddings.
+   */
+  readonly flipAverage?: boolean;
 }
 
 export const DEFAULT_MAX_REPORTED_ERRORS = 100;
@@ -102,8 +111,10 @@ export function createIngestHandlers(options: IngestOptions): UntypedServiceImpl
     if (item.faceId !== undefined) checkId('face_id', item.faceId);
     // The store checks it too; checked first here, a bad payload costs no inference.
     checkPayload(item.payload, 'payload');
-    const result = await analyzer.analyze(item.image, { embed: true, signal: context.signal });
+    const result = await analyzer.analyze(item.image, { embed: true, flipAverage: options.flipAverage ?? false, signal: context.signal });
     const face = chooseFace(result.faces, item.facePolicy, options.faceChoice);
+    // Before the store is touched: a refused photo leaves the subject as it was.
+    if (options.quality) await checkEnrolmentQuality({ bytes: item.image, width: result.width, height: result.height }, face, options.quality);
     const imageSha256 = sha256Hex(item.image);
     const faceId = item.faceId ?? deriveFaceId(item.subjectId, imageSha256);
     const duplicate = await faceExists(store, faceId);

@@ -28,12 +28,15 @@ import { imageFromHttpBody } from './http-body.js';
 import { planMatches, topKOf } from './reply-limits.js';
 import { mapInOrder } from './stream-window.js';
 import { createIngestHandlers, type FaceChoiceSettings } from './ingest.js';
+import type { EnrolmentQualitySettings } from './enrolment-quality.js';
 import { createSubjectHandlers } from './subjects.js';
 import { toServiceError } from './status.js';
 
 export interface AnalyzeOptions {
   /** False skips landmarks, alignment and embedding work the caller won't use. */
   readonly embed: boolean;
+  /** Embed each face with its mirror image and average the two (`FacePipeline` `flipAverage`). */
+  readonly flipAverage?: boolean;
   readonly signal?: AbortSignal;
 }
 
@@ -61,6 +64,12 @@ export interface ServiceOptions {
   readonly maxIngestItems?: number;
   /** Which face an enrolment takes (default policy, DOMINANT ratio). */
   readonly faceChoice?: FaceChoiceSettings;
+  /** Limits an enrolled face must meet (size, sharpness, yaw); absent: no quality gate. */
+  readonly enrolmentQuality?: EnrolmentQualitySettings;
+  /** Enrolled faces are flip-averaged (`enrolment.flipAverage`); absent: plain embeddings. */
+  readonly flipAverageEnrolment?: boolean;
+  /** Probe faces are flip-averaged too (`pipeline.flipAverageProbes`); absent: plain embeddings. */
+  readonly flipAverageProbes?: boolean;
 }
 
 function thresholdOf(requested: number | undefined, fallback: number): number {
@@ -74,6 +83,8 @@ function thresholdOf(requested: number | undefined, fallback: number): number {
 export function createFaceRecognitionService(options: ServiceOptions): UntypedServiceImplementation {
   const { analyzer, store, hooks } = options;
   const span = options.span ?? noSpan;
+  // The faces a request brings to be matched or compared are probes; enrolments follow their own setting (ingest.ts).
+  const flipAverage = options.flipAverageProbes ?? false;
 
   async function recognize(
     image: Uint8Array,
@@ -84,7 +95,7 @@ export function createFaceRecognitionService(options: ServiceOptions): UntypedSe
     const threshold = thresholdOf(request.minSimilarity, options.similarityThreshold);
     // Checked here as well as in the store, so a bad filter costs no inference.
     const filter = checkFilter(request.filter);
-    const result = await analyzer.analyze(image, { embed: true, signal: context.signal });
+    const result = await analyzer.analyze(image, { embed: true, flipAverage, signal: context.signal });
     // top_k × faces is bounded so the reply always fits (reply-limits.ts).
     const plan = planMatches(result.faces, k);
     // Subjects by template unless the client asks for face-level matching.
@@ -125,7 +136,7 @@ export function createFaceRecognitionService(options: ServiceOptions): UntypedSe
     ),
 
     detect: unary<DetectRequest, DetectResponse>('Detect', hooks, async (request, context) => {
-      const result = await analyzer.analyze(request.image, { embed: request.includeEmbedding, signal: context.signal });
+      const result = await analyzer.analyze(request.image, { embed: request.includeEmbedding, flipAverage, signal: context.signal });
       return {
         faces: result.faces.map((face) => toProtoFace(face, [], request.includeEmbedding)),
         imageWidth: result.width,
@@ -136,8 +147,8 @@ export function createFaceRecognitionService(options: ServiceOptions): UntypedSe
     verify: unary<VerifyRequest, VerifyResponse>('Verify', hooks, async (request, context) => {
       const threshold = thresholdOf(request.threshold, options.similarityThreshold);
       const [a, b] = await Promise.all([
-        analyzer.analyze(request.imageA, { embed: true, signal: context.signal }).catch(renameImageError('image_a')),
-        analyzer.analyze(request.imageB, { embed: true, signal: context.signal }).catch(renameImageError('image_b')),
+        analyzer.analyze(request.imageA, { embed: true, flipAverage, signal: context.signal }).catch(renameImageError('image_a')),
+        analyzer.analyze(request.imageB, { embed: true, flipAverage, signal: context.signal }).catch(renameImageError('image_b')),
       ]);
       const faceA = largestFace(a.faces.filter((face) => face.embedding));
       const faceB = largestFace(b.faces.filter((face) => face.embedding));
@@ -162,7 +173,7 @@ export function createFaceRecognitionService(options: ServiceOptions): UntypedSe
 
     getInfo: unary('GetInfo', hooks, () => options.info()),
 
-    ...createIngestHandlers({ analyzer, store, hooks, span, maxItemsPerStream: options.maxIngestItems, faceChoice: options.faceChoice }),
+    ...createIngestHandlers({ analyzer, store, hooks, span, maxItemsPerStream: options.maxIngestItems, faceChoice: options.faceChoice, quality: options.enrolmentQuality, flipAverage: options.flipAverageEnrolment }),
     ...createSubjectHandlers({ store, hooks }),
   };
 }
