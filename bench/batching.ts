@@ -1,5 +1,5 @@
 /**
- * End-to-end dynamic batching benchmark (issue 4, "Dynamic micro-batching").
+ * End-to-end dynamic batching benchmark.
  *
  * Starts the real server as a child process twice, batching ON (schema
  * defaults) and OFF (MAX_BATCH_SIZE=1 for every model), enrols a few subjects,
@@ -21,7 +21,7 @@ import { groupPhotos, type BenchImage } from './pipeline-inputs.js';
 const MIN_SPEEDUP = 1.15;
 const SPEEDUP_CONCURRENCY = 16;
 const ENROLLED_SUBJECTS = 4;
-/** Issue 4's latency budget at concurrency 1: the seed's max_queue_delay default. */
+/** The latency budget at concurrency 1: the seed's max_queue_delay default. */
 const LATENCY_BUDGET_MS = 2;
 
 const argv = process.argv.slice(2);

@@ -1,5 +1,5 @@
 /**
- * End-to-end pipeline speed against ONNX Runtime alone (issue 2, "Speed").
+ * End-to-end pipeline speed against ONNX Runtime alone.
  *
  * For 640×480 one-face JPEGs and the 1920 px group photos it measures
  *   - per-stage time per image (decode, detect, landmarks, align, embed),

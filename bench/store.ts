@@ -1,5 +1,5 @@
 /**
- * Gallery store benchmark (issue 3): synthetic unit vectors at 10k / 100k / 1M.
+ * Gallery store benchmark: synthetic unit vectors at 10k / 100k / 1M.
  *
  *   npm run bench:store                      # 10k and 100k
  *   npm run bench:store -- --sizes 10k,100k,1m --queries 1000
