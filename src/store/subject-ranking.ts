@@ -1,11 +1,14 @@
 /**
- * Ranking subjects by template, shared by both backends. The nearest faces
+ * Ranking subjects by template. Both backends read candidateFaceCount(k)
+ * faces; Qdrant ranks them here, the embedded store in
+ * embedded/collection-search.ts (it reads only the winners' payloads). The nearest faces
  * are read first (from whatever index the backend has), their subjects
  * collected, and those subjects ranked by the similarity of their templates.
  * A subject whose template is near the query has faces near it too, so
  * reading a few faces per wanted subject finds it without a second index to
  * keep in step; its first face in the list is its closest one.
  */
+import { dot } from './subject-template.js';
 import { SUBJECT_CANDIDATES_MIN, SUBJECT_CANDIDATES_PER_RESULT, type SearchMatch } from './vector-store.js';
 
 /** Nearest faces to read for k subjects. */
@@ -18,12 +21,6 @@ export function closestFacePerSubject(faces: readonly SearchMatch[]): Map<string
   const closest = new Map<string, SearchMatch>();
   for (const face of faces) if (!closest.has(face.subjectId)) closest.set(face.subjectId, face);
   return closest;
-}
-
-function dot(a: Float32Array, b: Float32Array): number {
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += a[i]! * b[i]!;
-  return sum;
 }
 
 /** The k subjects whose templates are nearest the query, at or above minSimilarity, each reported with its closest face. */

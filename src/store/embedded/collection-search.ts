@@ -1,13 +1,8 @@
 import { candidateFaceCount } from '../subject-ranking.js';
+import { dot } from '../subject-template.js';
 import type { Payload, SearchMatch } from '../vector-store.js';
 import type { RecordReader } from './record-reads.js';
 import type { IndexHits, VectorIndex } from './vector-index.js';
-
-function dot(a: Float32Array, b: Float32Array): number {
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += a[i]! * b[i]!;
-  return sum;
-}
 
 /** Exact top-k over the faces that pass the filter (read from SQLite, not the index). */
 function searchFiltered(reader: RecordReader, query: Float32Array, k: number, filter: Payload): IndexHits {
