@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import sharp from 'sharp';
-import { FacePolicy, type Face, type IngestRequest, type IngestSummary } from '../src/gen/facerec/v1/facerec.js';
+import { FacePolicy, type Face, type IngestRequest } from '../src/gen/facerec/v1/facerec.js';
 import { estimateYaw, faceSizePx, SHARPNESS_SIZE_PX } from '../src/pipeline/face-quality.js';
-import { call, startTestServer, type TestServer } from './support/facerec-server.js';
+import { bulkIngest, call, startTestServer, type TestServer } from './support/facerec-server.js';
 import { cropFace, photo, type PixelBox } from './support/images.js';
 
 const yawOf = (face: Face) => Math.abs(estimateYaw(face.landmarks.map(({ x, y }) => ({ x, y })))!.yawDeg);
@@ -49,14 +49,6 @@ async function degradedCopies(server: TestServer): Promise<Degraded> {
 
 function enrol(server: TestServer, subjectId: string, image: Buffer) {
   return call(server.client.enrollFace, server.client, { subjectId, image, payload: undefined, facePolicy: FacePolicy.FACE_POLICY_UNSPECIFIED });
-}
-
-function bulkIngest(server: TestServer, items: IngestRequest[]): Promise<IngestSummary> {
-  return new Promise((resolve, reject) => {
-    const stream = server.client.bulkIngest((error, summary) => (error ? reject(error) : resolve(summary)));
-    for (const item of items) stream.write(item);
-    stream.end();
-  });
 }
 
 function refusedWith(code: string, details: RegExp) {

@@ -6,22 +6,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import type { IngestRequest, IngestSummary, RecognizeRequest } from '../src/gen/facerec/v1/facerec.js';
-import { call, startTestServer, type TestServer } from './support/facerec-server.js';
+import type { IngestRequest, RecognizeRequest } from '../src/gen/facerec/v1/facerec.js';
+import { bulkIngest, call, startTestServer, type TestServer } from './support/facerec-server.js';
 import { photo } from './support/images.js';
 
 const recognizeRequest = (image: Buffer): RecognizeRequest => ({ image, topK: 1, includeEmbedding: false, filter: undefined, matchFaces: false });
 
 function emptyItem(subjectId: string): IngestRequest {
   return { subjectId, image: Buffer.alloc(0), payload: undefined, facePolicy: 0 };
-}
-
-function bulkIngest(server: TestServer, items: IngestRequest[]): Promise<IngestSummary> {
-  return new Promise((resolve, reject) => {
-    const stream = server.client.bulkIngest((error, summary) => (error ? reject(error) : resolve(summary)));
-    for (const item of items) stream.write(item);
-    stream.end();
-  });
 }
 
 function isBusy(error: ServiceError): boolean {

@@ -9,8 +9,8 @@ import { loadSync } from '@grpc/proto-loader';
 import { loadPackageDefinition } from '@grpc/grpc-js';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import sharp from 'sharp';
-import { FacePolicy, type Face, type FrameResult, type IngestRequest, type IngestSummary } from '../src/gen/facerec/v1/facerec.js';
-import { call, startTestServer, type TestServer } from './support/facerec-server.js';
+import { FacePolicy, type Face, type FrameResult, type IngestRequest } from '../src/gen/facerec/v1/facerec.js';
+import { bulkIngest, call, startTestServer, type TestServer } from './support/facerec-server.js';
 import { cropFace, iou, onePixelPng, photo, pngDeclaring, randomBytes, truncated, type PixelBox } from './support/images.js';
 
 function assertStatus(code: status, pattern?: RegExp) {
@@ -20,14 +20,6 @@ function assertStatus(code: status, pattern?: RegExp) {
     if (pattern) assert.match(e.details, pattern);
     return true;
   };
-}
-
-function bulkIngest(server: TestServer, items: IngestRequest[]): Promise<IngestSummary> {
-  return new Promise((resolve, reject) => {
-    const stream = server.client.bulkIngest((error, summary) => (error ? reject(error) : resolve(summary)));
-    for (const item of items) stream.write(item);
-    stream.end();
-  });
 }
 
 function item(subjectId: string, image: Buffer, payload: Record<string, unknown> = {}): IngestRequest {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { loadConfig, type DeepPartial } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
-import { FaceRecognitionClient } from '../../src/gen/facerec/v1/facerec.js';
+import { FaceRecognitionClient, type IngestRequest, type IngestSummary } from '../../src/gen/facerec/v1/facerec.js';
 import { silentLogger } from '../../src/logger.js';
 import { startFacerec, type RunningFacerec } from '../../src/server/app.js';
 import { freePort } from './free-port.js';
@@ -83,4 +83,13 @@ export function bearer(token: string): Metadata {
   const metadata = new Metadata();
   metadata.set('authorization', `Bearer ${token}`);
   return metadata;
+}
+
+/** One BulkIngest call with these items; resolves with its summary. */
+export function bulkIngest(server: Pick<TestServer, 'client'>, items: readonly IngestRequest[]): Promise<IngestSummary> {
+  return new Promise((resolve, reject) => {
+    const stream = server.client.bulkIngest((error, summary) => (error ? reject(error) : resolve(summary)));
+    for (const item of items) stream.write(item);
+    stream.end();
+  });
 }
