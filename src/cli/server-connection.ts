@@ -1,0 +1,72 @@
+/**
+ * How the client commands (`facerec ingest`, `facerec watch`) reach a running
+ * server: the same two flags and environment variables everywhere, so a
+ * Kubernetes Job or a shell script sets them once.
+ *
+ * The token may come from FACEREC_TOKEN so it never shows in `ps`; a flag wins
+ * over the environment because it is the more deliberate choice.
+ */
+import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+
+import { FacerecError } from '../errors.js';
+import { FaceRecognitionClient } from '../gen/facerec/v1/facerec.js';
+
+export const DEFAULT_SERVER = '127.0.0.1:50051';
+
+/** The util.parseArgs options shared by every client command. */
+export const serverConnectionOptions = {
+  server: { type: 'string' },
+  token: { type: 'string' },
+} as const;
+
+export interface ServerConnectionSettings {
+  readonly server: string;
+  readonly token: string | undefined;
+}
+
+export function serverConnectionSettings(
+  values: { server?: string | undefined; token?: string | undefined },
+  env: NodeJS.ProcessEnv = process.env,
+): ServerConnectionSettings {
+  return {
+    server: values.server ?? (env['FACEREC_SERVER'] || DEFAULT_SERVER),
+    token: values.token ?? (env['FACEREC_TOKEN'] || undefined),
+  };
+}
+
+export interface ServerConnection {
+  readonly client: FaceRecognitionClient;
+  /** Call metadata carrying the bearer token, when there is one. */
+  readonly metadata: Metadata;
+  close(): void;
+}
+
+/**
+ * Opens a client. Replies are not size-limited on receipt: a summary or a
+ * frame result the server chose to send should never be dropped by the
+ * client's 4 MB default.
+ */
+export function connectToServer(settings: ServerConnectionSettings, maxSendBytes: number): ServerConnection {
+  const client = new FaceRecognitionClient(settings.server, credentials.createInsecure(), {
+    'grpc.max_send_message_length': maxSendBytes,
+    'grpc.max_receive_message_length': -1,
+  });
+  const metadata = new Metadata();
+  if (settings.token) metadata.set('authorization', `Bearer ${settings.token}`);
+  return { client, metadata, close: () => client.close() };
+}
+
+/** A failed call as a FacerecError whose message tells the operator what to do next. */
+export function rpcError(error: unknown, what: string, server: string): unknown {
+  const { code, details } = error as Partial<ServiceError>;
+  if (typeof code !== 'number') return error;
+  if (code === status.UNAUTHENTICATED) return new FacerecError('UNAUTHENTICATED', `${details ?? ''} (pass --token or set FACEREC_TOKEN)`, { cause: error });
+  if (code === status.PERMISSION_DENIED) return new FacerecError('PERMISSION_DENIED', `${details ?? ''} (the token lacks the scope ${what} needs)`, { cause: error });
+  return new FacerecError('RPC_FAILED', `${what} to ${server}: ${status[code]}: ${details ?? ''}`, { cause: error });
+}
+
+/** Status codes worth retrying after a pause: the server restarting, busy or briefly unreachable. */
+export function isTransient(error: unknown): boolean {
+  const code = (error as Partial<ServiceError>).code;
+  return code === status.UNAVAILABLE || code === status.RESOURCE_EXHAUSTED || code === status.DEADLINE_EXCEEDED || code === status.ABORTED;
+}
