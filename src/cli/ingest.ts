@@ -1,150 +1,231 @@
 /**
- * `facerec ingest <folder> [--server host:port] [--token JWT] [--face-policy dominant|reject|largest]`:
- * enrols `<folder>/<subject id>/<image>` through one BulkIngest stream to a
- * running server, printing progress on stderr and the IngestSummary as JSON.
- *
- * Files are read one at a time as the stream drains, so a folder of any size
- * needs memory for a few images only; HTTP/2 flow control keeps the client
- * from running far ahead of the server, so "sent" tracks what was processed.
+ * `facerec ingest <source> [options]`: enrols a photo set into a running
+ * server through BulkIngest, as a resumable, shardable job with progress and
+ * a report. The sources, the job and its checkpoint live in src/ingest; this
+ * file turns the command line into them.
  */
-import { readdir, readFile } from 'node:fs/promises';
-import { extname, join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { readdir, stat, writeFile } from 'node:fs/promises';
+import { extname, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 
-import { credentials, Metadata, status } from '@grpc/grpc-js';
+import { connectivityState } from '@grpc/grpc-js';
 
 import { FacerecError } from '../errors.js';
-import { FaceRecognitionClient, FacePolicy, type IngestSummary } from '../gen/facerec/v1/facerec.js';
+import { FacePolicy } from '../gen/facerec/v1/facerec.js';
+import { Checkpoint } from '../ingest/checkpoint.js';
+import { DEFAULT_CHUNK_SIZE, runIngestJob, type IngestReport } from '../ingest/job.js';
+import { createProgressView } from '../ingest/progress.js';
+import { parseShard, shardLabel, WHOLE_SOURCE, type Shard } from '../ingest/shard.js';
+import { DEFAULT_COLUMNS, type IngestSource } from '../ingest/source.js';
+import { openFolderSource } from '../ingest/sources/folder.js';
+import { openManifestSource } from '../ingest/sources/manifest.js';
+import { openParquetSource } from '../ingest/sources/parquet.js';
+import { openPostgresSource } from '../ingest/sources/postgres.js';
 import { facePolicyNamed } from '../server/ingest.js';
 import { UsageError, type CommandContext } from './face-commands.js';
+import { connectToServer, serverConnectionOptions, serverConnectionSettings, type ServerConnection } from './server-connection.js';
 
-const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.heic', '.heif']);
-const PROGRESS_EVERY_MS = 2000;
-const FACE_POLICIES = new Set(['dominant', 'reject', 'largest']);
-/** Items per BulkIngest call: well under the server's per-call limit, and a summary small enough to stream progress from. */
-const ITEMS_PER_CALL = 256;
+const FORMATS = ['folder', 'csv', 'jsonl', 'parquet', 'postgres'] as const;
+type SourceFormat = (typeof FORMATS)[number];
+const FACE_POLICIES = ['dominant', 'reject', 'largest'];
+/** The server lists at most 100 failed items per call: chunks no larger keep every failure's reason. */
+const MAX_CHUNK_SIZE = 1000;
 
-export interface IngestItem {
-  readonly subjectId: string;
-  readonly path: string;
+export const ingestOptions = {
+  ...serverConnectionOptions,
+  'face-policy': { type: 'string' },
+  format: { type: 'string' },
+  'path-column': { type: 'string' },
+  'subject-column': { type: 'string' },
+  'image-column': { type: 'string' },
+  query: { type: 'string' },
+  'pg-url-env': { type: 'string' },
+  shard: { type: 'string' },
+  resume: { type: 'boolean' },
+  checkpoint: { type: 'string' },
+  report: { type: 'string' },
+  'max-failures': { type: 'string' },
+  'chunk-size': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export const INGEST_USAGE = `facerec ingest <folder | manifest.csv | manifest.jsonl | dataset.parquet | parquet folder> [options]
+facerec ingest --query 'SELECT …' [options]                      (PostgreSQL)
+
+  --server host:port       server to enrol into (default: FACEREC_SERVER, else 127.0.0.1:50051)
+  --token JWT              bearer token with faces:write (default: FACEREC_TOKEN)
+  --face-policy P          dominant | reject | largest (default: the server's)
+  --format F               folder | csv | jsonl | parquet | postgres (default: from the source)
+  --path-column NAME       image path column/field (default: path)
+  --subject-column NAME    subject id column/field (default: subject_id; Parquet: the ClassLabel column)
+  --image-column NAME      image bytes column (default: image; Parquet: the Image column)
+  --query SQL              PostgreSQL query; connection from PG* variables or --pg-url-env
+  --pg-url-env NAME        environment variable holding a postgres:// URL
+  --shard i/N              only subjects hashing to i of N (0 ≤ i < N), for N parallel workers
+  --checkpoint PATH        progress file (default: ./facerec-ingest-<job hash>.checkpoint.json)
+  --resume                 continue after the last finished chunk of the checkpoint
+  --report PATH            write the full report (every failure with its reason) as JSON
+  --max-failures N         stop and exit 1 once more than N photos failed (default: no limit)
+  --chunk-size N           photos per BulkIngest call (default: ${DEFAULT_CHUNK_SIZE})`;
+
+function positiveInteger(flag: string, text: string | undefined, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0 || value > max) throw new UsageError(`${flag} takes a whole number from 0 to ${max}, not "${text}"`);
+  return value;
 }
 
-/** `<folder>/<subject>/<image>` in name order; other files and deeper folders are ignored. */
-export async function listIngestItems(folder: string): Promise<IngestItem[]> {
-  let subjects;
+async function containsParquet(folder: string): Promise<boolean> {
+  const entries = await readdir(folder, { recursive: true });
+  return entries.some((name) => String(name).endsWith('.parquet'));
+}
+
+/** The source's format from its name: a flag is only needed when the name does not tell. */
+async function detectFormat(path: string): Promise<SourceFormat> {
+  let info;
   try {
-    subjects = (await readdir(folder, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+    info = await stat(path);
   } catch (error) {
-    throw new FacerecError('INVALID_ARGUMENT', `cannot read folder ${folder}: ${(error as Error).message}`);
+    throw new FacerecError('INVALID_ARGUMENT', `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
-  const items: IngestItem[] = [];
-  for (const subjectId of subjects) {
-    const files = (await readdir(join(folder, subjectId), { withFileTypes: true }))
-      .filter((f) => f.isFile() && IMAGE_EXTENSIONS.has(extname(f.name).toLowerCase()))
-      .map((f) => f.name)
-      .sort();
-    for (const file of files) items.push({ subjectId, path: join(folder, subjectId, file) });
-  }
-  return items;
+  if (info.isDirectory()) return (await containsParquet(path)) ? 'parquet' : 'folder';
+  const extension = extname(path).toLowerCase();
+  if (extension === '.csv') return 'csv';
+  if (extension === '.jsonl' || extension === '.ndjson') return 'jsonl';
+  if (extension === '.parquet') return 'parquet';
+  throw new UsageError(`cannot tell the format of ${path} from its name; pass --format ${FORMATS.join('|')}`);
 }
 
-interface IngestOptions {
-  folder: string;
-  server: string;
-  token: string | undefined;
-  facePolicy: FacePolicy;
+type IngestValues = ReturnType<typeof parseIngestArgs>['values'];
+
+function parseIngestArgs(args: readonly string[]) {
+  try {
+    return parseArgs({ args: [...args], options: ingestOptions, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
 }
 
-function parseArgs(args: readonly string[], defaultServer: string): IngestOptions {
-  let folder: string | undefined;
-  const options: Record<string, string> = {};
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    const match = /^--(server|token|face-policy)(?:=(.*))?$/.exec(arg);
-    if (match) {
-      const value = match[2] ?? args[++i];
-      if (value === undefined) throw new UsageError(`--${match[1]} needs a value`);
-      options[match[1]!] = value;
-    } else if (arg.startsWith('--')) throw new UsageError(`unexpected flag ${arg}`);
-    else if (folder === undefined) folder = arg;
-    else throw new UsageError(`unexpected argument ${arg}`);
-  }
-  if (folder === undefined) throw new UsageError('missing <folder>');
-  const policy = options['face-policy'];
-  if (policy !== undefined && !FACE_POLICIES.has(policy)) throw new UsageError(`--face-policy must be dominant, reject or largest, not ${policy}`);
-  return {
-    folder,
-    server: options['server'] ?? defaultServer,
-    token: options['token'],
-    // Unset: the server's default policy decides.
-    facePolicy: policy === undefined ? FacePolicy.FACE_POLICY_UNSPECIFIED : facePolicyNamed(policy),
+async function openSource(positionals: readonly string[], values: IngestValues): Promise<IngestSource> {
+  const columns = {
+    path: values['path-column'] ?? DEFAULT_COLUMNS.path,
+    subject: values['subject-column'] ?? DEFAULT_COLUMNS.subject,
+    image: values['image-column'] ?? DEFAULT_COLUMNS.image,
   };
+  if (values.query !== undefined) {
+    if (positionals.length > 0) throw new UsageError('--query reads PostgreSQL: give no source path with it');
+    return openPostgresSource({ query: values.query, urlEnv: values['pg-url-env'], columns });
+  }
+  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'missing <source> (or --query)' : `one source at a time, not ${positionals.join(' ')}`);
+  const path = positionals[0]!;
+  const format = (values.format as SourceFormat | undefined) ?? (await detectFormat(path));
+  if (!FORMATS.includes(format)) throw new UsageError(`--format takes ${FORMATS.join(', ')}, not "${format}"`);
+  switch (format) {
+    case 'folder':
+      return openFolderSource(path);
+    case 'csv':
+    case 'jsonl':
+      return openManifestSource(path, format, columns);
+    case 'parquet':
+      // Parquet datasets name their columns in metadata: only columns named on the command line override it.
+      return openParquetSource(path, { subject: values['subject-column'], image: values['image-column'] });
+    case 'postgres':
+      throw new UsageError('--format postgres needs --query');
+  }
 }
 
-export async function ingestCommand(args: readonly string[], ctx: CommandContext): Promise<void> {
-  const options = parseArgs(args, `localhost:${ctx.config.server.grpcPort}`);
-  const items = await listIngestItems(options.folder);
-  if (items.length === 0) throw new FacerecError('INVALID_ARGUMENT', `no images under ${options.folder}/<subject>/ (extensions: ${[...IMAGE_EXTENSIONS].join(' ')})`);
-  const progress = ctx.stderr ?? (() => {});
-  const maxBytes = ctx.config.server.maxMessageBytes;
-  // The summary of a call can list up to 100 item errors: never let the default 4 MB receive limit drop it.
-  const client = new FaceRecognitionClient(options.server, credentials.createInsecure(), { 'grpc.max_send_message_length': maxBytes, 'grpc.max_receive_message_length': -1 });
-  const metadata = new Metadata();
-  if (options.token) metadata.set('authorization', `Bearer ${options.token}`);
+/**
+ * Fails fast when the server cannot be reached at all, instead of retrying
+ * every chunk: a wrong --server should say so in a second. Once the job runs,
+ * a server that goes away for a while (a rolling update) is waited out.
+ */
+function reachable(connection: ServerConnection, server: string, timeoutMs = 10_000): Promise<void> {
+  const channel = connection.client.getChannel();
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      const state = channel.getConnectivityState(true);
+      if (state === connectivityState.READY) return resolve();
+      if (state === connectivityState.TRANSIENT_FAILURE || state === connectivityState.SHUTDOWN || Date.now() >= deadline) {
+        return reject(new FacerecError('RPC_FAILED', `BulkIngest to ${server}: UNAVAILABLE: cannot connect (is the server running? --server / FACEREC_SERVER)`));
+      }
+      channel.watchConnectivityState(state, deadline, check);
+    };
+    check();
+  });
+}
 
-  const started = Date.now();
-  let sent = 0;
-  const report = () => {
-    const seconds = (Date.now() - started) / 1000;
-    progress(`[ingest] ${sent}/${items.length} images sent (${(sent / Math.max(seconds, 1e-3)).toFixed(1)} images/s)`);
+function defaultCheckpointPath(job: string): string {
+  return resolve(`facerec-ingest-${createHash('sha256').update(job).digest('hex').slice(0, 12)}.checkpoint.json`);
+}
+
+export async function ingestCommand(args: readonly string[], ctx: CommandContext): Promise<number> {
+  const { values, positionals } = parseIngestArgs(args);
+  if (values.help) {
+    ctx.stdout(INGEST_USAGE);
+    return 0;
+  }
+  const policy = values['face-policy'];
+  if (policy !== undefined && !FACE_POLICIES.includes(policy)) throw new UsageError(`--face-policy must be dominant, reject or largest, not ${policy}`);
+  const shard: Shard = values.shard === undefined ? WHOLE_SOURCE : parseShard(values.shard);
+  const maxFailures = positiveInteger('--max-failures', values['max-failures']);
+  const chunkSize = positiveInteger('--chunk-size', values['chunk-size'], MAX_CHUNK_SIZE);
+  if (chunkSize === 0) throw new UsageError('--chunk-size must be at least 1');
+  const settings = serverConnectionSettings(values);
+  const note = ctx.stderr ?? (() => {});
+
+  const source = await openSource(positionals, values);
+  const job = `${source.identity} shard ${shardLabel(shard)}`;
+  const checkpointPath = resolve(values.checkpoint ?? defaultCheckpointPath(job));
+  const { checkpoint, failures, resumed } = await Checkpoint.open(checkpointPath, job, values.resume ?? false);
+  if (resumed && checkpoint.current.complete) {
+    note(`[ingest] ${checkpointPath} says this job is complete (${checkpoint.current.counts.records} photos); nothing to do`);
+  }
+
+  const connection = connectToServer(settings, ctx.config.server.maxMessageBytes);
+  const interrupt = new AbortController();
+  const onSignal = () => {
+    note('[ingest] stopping: the calls in flight are cancelled; run again with --resume to continue');
+    interrupt.abort();
   };
-  let lastReport = Date.now();
-  const sendChunk = (chunk: readonly IngestItem[]) =>
-    new Promise<IngestSummary>((resolve, reject) => {
-      const call = client.bulkIngest(metadata, (error, response) => (error ? reject(error) : resolve(response)));
-      void (async () => {
-        for (const item of chunk) {
-          // An unreadable file still goes as an item (empty image), so the summary's
-          // item index and counts line up with the listing.
-          const image = await readFile(item.path).catch(() => Buffer.alloc(0));
-          const ready = call.write({ subjectId: item.subjectId, image, payload: undefined, facePolicy: options.facePolicy });
-          sent++;
-          if (!ready) await new Promise((r) => call.once('drain', r));
-          if (Date.now() - lastReport >= PROGRESS_EVERY_MS) {
-            report();
-            lastReport = Date.now();
-          }
-        }
-        call.end();
-      })().catch((error: unknown) => {
-        call.cancel();
-        reject(error);
-      });
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let report: IngestReport;
+  try {
+    await reachable(connection, settings.server);
+    report = await runIngestJob({
+      source,
+      shard,
+      connection,
+      server: settings.server,
+      // Unset: the server's default policy decides.
+      facePolicy: policy === undefined ? FacePolicy.FACE_POLICY_UNSPECIFIED : facePolicyNamed(policy),
+      checkpoint,
+      earlierFailures: failures,
+      progress: createProgressView({ stream: process.stderr.isTTY && ctx.stderr ? process.stderr : { write: (text: string) => note(text.trimEnd()) } }),
+      chunkSize,
+      maxFailures,
+      signal: interrupt.signal,
+      note,
     });
-  try {
-    // Calls of a bounded size: each summary is small and complete, and the server's
-    // per-call item limit is never reached, however large the folder.
-    const summary: IngestSummary = { received: 0, enrolled: 0, duplicates: 0, failed: 0, errors: [], elapsedMs: 0, errorsOmitted: 0 };
-    for (let first = 0; first < items.length; first += ITEMS_PER_CALL) {
-      const part = await sendChunk(items.slice(first, first + ITEMS_PER_CALL));
-      summary.received += part.received;
-      summary.enrolled += part.enrolled;
-      summary.duplicates += part.duplicates;
-      summary.failed += part.failed;
-      summary.errorsOmitted += part.errorsOmitted;
-      summary.errors.push(...part.errors.map((e) => ({ ...e, index: e.index + first })));
-    }
-    summary.elapsedMs = Date.now() - started;
-    report();
-    const errors = summary.errors.map((e) => ({ ...e, file: items[e.index]?.path }));
-    ctx.stdout(JSON.stringify({ ...summary, errors }, null, 2));
-    progress(`[ingest] done: ${summary.enrolled} enrolled, ${summary.duplicates} duplicates, ${summary.failed} failed`);
-  } catch (error) {
-    const { code, details } = error as { code?: number; details?: string };
-    if (code === status.UNAUTHENTICATED) throw new FacerecError('UNAUTHENTICATED', `${details ?? ''} (pass --token)`, { cause: error });
-    if (code === status.PERMISSION_DENIED) throw new FacerecError('PERMISSION_DENIED', `${details ?? ''} (the token needs faces:write)`, { cause: error });
-    if (typeof code === 'number') throw new FacerecError('RPC_FAILED', `BulkIngest to ${options.server}: ${status[code]}: ${details ?? ''}`, { cause: error });
-    throw error;
   } finally {
-    client.close();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    connection.close();
+    await source.close();
   }
+
+  const full = { ...report, checkpoint: checkpointPath };
+  if (values.report !== undefined) await writeFile(values.report, `${JSON.stringify(full, null, 2)}\n`);
+  // With --report the terminal gets the counts; the full list of failures is in the file.
+  const { failures: listed, ...counts } = full;
+  ctx.stdout(JSON.stringify(values.report === undefined ? full : { ...counts, report: resolve(values.report) }, null, 2));
+  note(`[ingest] ${report.outcome}: ${report.counts.enrolled} enrolled, ${report.counts.duplicates} already there, ${report.counts.failed} failed (${listed.length} listed)`);
+  if (report.outcome === 'too-many-failures') {
+    note(`[ingest] more than ${maxFailures} photos failed: stopped early (the checkpoint is kept; fix the source and run again with --resume)`);
+    return 1;
+  }
+  // 130: the shell's code for a job ended by Ctrl-C, so scripts can tell it from a failure.
+  return report.outcome === 'interrupted' ? 130 : 0;
 }

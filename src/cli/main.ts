@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config/load.js';
 import { isFacerecError } from '../errors.js';
 import { UsageError, compareCommand, detectCommand, embedCommand, type CommandContext } from './face-commands.js';
-import { ingestCommand } from './ingest.js';
+import { ingestCommand, ingestOptions } from './ingest.js';
 import { jwksCommand } from './jwks.js';
 import { serveCommand } from './serve.js';
 import { tokenCommand } from './token.js';
@@ -20,7 +20,10 @@ export interface Command {
   readonly summary: string;
   /** Flags the command reads itself (taken out before loadConfig sees the rest). */
   readonly ownFlags?: readonly string[];
-  run(args: readonly string[], ctx: CommandContext): Promise<void>;
+  /** Own flags that take no value: the word after one is a positional argument. */
+  readonly booleanFlags?: readonly string[];
+  /** Resolves to the exit code, or to nothing for 0. */
+  run(args: readonly string[], ctx: CommandContext): Promise<void | number>;
 }
 
 export const COMMANDS: Record<string, Command> = {
@@ -29,9 +32,10 @@ export const COMMANDS: Record<string, Command> = {
   compare: { usage: 'facerec compare <a> <b>', summary: 'cosine similarity of the largest face in each, and the verdict', run: compareCommand },
   serve: { usage: 'facerec serve [--grpc-port N] [--data-dir DIR] ...', summary: 'run the gRPC server (+ REST gateway and /metrics); npm start', run: serveCommand },
   ingest: {
-    usage: 'facerec ingest <folder> [--server host:port] [--token JWT] [--face-policy dominant|reject|largest]',
-    summary: 'enrol <folder>/<subject id>/<images> through BulkIngest on a running server',
-    ownFlags: ['--server', '--token', '--face-policy'],
+    usage: 'facerec ingest <folder|manifest|parquet> | --query SQL [--server h:p] [--shard i/N] [--resume] [--report out.json] … (--help)',
+    summary: 'enrol a folder, CSV/JSONL manifest, Parquet dataset or PostgreSQL query through BulkIngest on a running server',
+    ownFlags: Object.keys(ingestOptions).map((name) => `--${name}`),
+    booleanFlags: Object.entries(ingestOptions).filter(([, o]) => o.type === 'boolean').map(([name]) => `--${name}`),
     run: ingestCommand,
   },
   token: {
@@ -57,7 +61,7 @@ export function helpText(): string {
 }
 
 /** Splits argv into positional arguments and `--flag value` pairs for loadConfig. */
-export function splitArgs(argv: readonly string[]): { positional: string[]; flags: string[] } {
+export function splitArgs(argv: readonly string[], booleanFlags: readonly string[] = []): { positional: string[]; flags: string[] } {
   const positional: string[] = [];
   const flags: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -65,21 +69,21 @@ export function splitArgs(argv: readonly string[]): { positional: string[]; flag
     if (!arg.startsWith('--')) positional.push(arg);
     else {
       flags.push(arg);
-      if (!arg.includes('=') && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--')) flags.push(argv[++i]!);
+      if (!arg.includes('=') && !booleanFlags.includes(arg) && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--')) flags.push(argv[++i]!);
     }
   }
   return { positional, flags };
 }
 
 /** Separates a command's own `--flag value` pairs from the config flags. */
-function takeOwnFlags(flags: readonly string[], names: readonly string[]): { own: string[]; others: string[] } {
+function takeOwnFlags(flags: readonly string[], names: readonly string[], booleanFlags: readonly string[] = []): { own: string[]; others: string[] } {
   const own: string[] = [];
   const others: string[] = [];
   for (let i = 0; i < flags.length; i++) {
     const flag = flags[i]!;
     const target = names.includes(flag.split('=')[0]!) ? own : others;
     target.push(flag);
-    if (!flag.includes('=') && flags[i + 1] !== undefined && !flags[i + 1]!.startsWith('--')) target.push(flags[++i]!);
+    if (!flag.includes('=') && !booleanFlags.includes(flag) && flags[i + 1] !== undefined && !flags[i + 1]!.startsWith('--')) target.push(flags[++i]!);
   }
   return { own, others };
 }
@@ -107,11 +111,11 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     return 2;
   }
   try {
-    const { positional, flags } = splitArgs(rest);
-    const { own, others } = takeOwnFlags(flags, command.ownFlags ?? []);
+    const { positional, flags } = splitArgs(rest, command.booleanFlags);
+    const { own, others } = takeOwnFlags(flags, command.ownFlags ?? [], command.booleanFlags);
     const config = loadConfig({ env: process.env, argv: others });
-    await command.run([...positional, ...own], { config, stdout: io.stdout, stderr: io.stderr });
-    return 0;
+    const code = await command.run([...positional, ...own], { config, stdout: io.stdout, stderr: io.stderr });
+    return code ?? 0;
   } catch (error) {
     if (error instanceof UsageError) {
       io.stderr(`facerec: ${error.message}\nusage: ${command.usage}`);

@@ -154,7 +154,14 @@ export function createIngestHandlers(options: IngestOptions): UntypedServiceImpl
           if (context.signal.aborted) throw error;
           summary.failed++;
           const status = toServiceError(error, hooks.logger);
-          errors.add({ index, subjectId: item.subjectId, code: status.code, codeName: codeName(status.code), message: status.details });
+          errors.add({
+            index,
+            subjectId: item.subjectId,
+            code: status.code,
+            codeName: codeName(status.code),
+            message: status.details,
+            errorCode: error instanceof FacerecError ? error.code : 'INTERNAL',
+          });
         }
       });
       return { ...summary, errors: errors.list(), errorsOmitted: errors.omitted, elapsedMs: performance.now() - started };
