@@ -32,8 +32,8 @@ export const COMMANDS: Record<string, Command> = {
   compare: { usage: 'facerec compare <a> <b>', summary: 'cosine similarity of the largest face in each, and the verdict', run: compareCommand },
   serve: { usage: 'facerec serve [--grpc-port N] [--data-dir DIR] ...', summary: 'run the gRPC server (+ REST gateway and /metrics); npm start', run: serveCommand },
   ingest: {
-    usage: 'facerec ingest <folder|manifest|parquet> | --query SQL [--server h:p] [--shard i/N] [--resume] [--report out.json] … (--help)',
-    summary: 'enrol a folder, CSV/JSONL manifest, Parquet dataset or PostgreSQL query through BulkIngest on a running server',
+    usage: 'facerec ingest <source> | --query SQL [flags]',
+    summary: 'enrol a folder, CSV/JSONL manifest, Parquet dataset or PostgreSQL query on a running server (facerec ingest --help)',
     ownFlags: Object.keys(ingestOptions).map((name) => `--${name}`),
     booleanFlags: Object.entries(ingestOptions).filter(([, o]) => o.type === 'boolean').map(([name]) => `--${name}`),
     run: ingestCommand,
@@ -45,7 +45,7 @@ export const COMMANDS: Record<string, Command> = {
     run: tokenCommand,
   },
   jwks: { usage: 'facerec jwks', summary: 'print AUTH_SECRET_KEY as the JWKS for Envoy’s jwt_authn', run: jwksCommand },
-  help: { usage: 'facerec help', summary: 'this text', run: async (_args, ctx) => ctx.stdout(helpText()) },
+  help: { usage: 'facerec help', summary: 'this text', run: async (_args, ctx) => void ctx.stdout(helpText()) },
 };
 
 export function helpText(): string {

@@ -157,8 +157,8 @@ export async function runIngestJob(options: IngestJobOptions): Promise<IngestRep
     failuresByCode,
     failuresOmitted: omitted,
     failures,
-    elapsedSeconds,
-    photosPerSecond: (counts.records - resumedAfter) / Math.max(elapsedSeconds, 1e-3),
+    elapsedSeconds: Math.round(elapsedSeconds * 1000) / 1000,
+    photosPerSecond: Math.round(((counts.records - resumedAfter) / Math.max(elapsedSeconds, 1e-3)) * 100) / 100,
   };
 }
 
