@@ -16,6 +16,7 @@ import sharp from 'sharp';
 
 import { runCli } from '../src/cli/main.js';
 import { packageRoot } from '../src/package-root.js';
+import { mintToken } from '../src/server/auth.js';
 import { call, startTestServer, type TestServer } from './support/facerec-server.js';
 import { cropFace, photo } from './support/images.js';
 import { writePhotoSet, writePhotoSetTable, type FileLayout, type PhotoSetEntry } from './support/photo-set.js';
@@ -149,6 +150,52 @@ describe('facerec ingest', () => {
 
     const finished = await ingest(path, '--server', target(), '--checkpoint', checkpoint, '--resume');
     assert.equal(finished.report.resumedAfter, GOOD + BAD, 'a finished job resumed does nothing');
+  });
+
+  it('Ctrl-C cancels the calls in flight, reports what was done and exits 130; --resume finishes the job', async () => {
+    const path = await source('interrupt', 'csv');
+    const checkpoint = join(dir, 'interrupt.checkpoint.json');
+    const child = spawn(process.execPath, ['--import', 'tsx', join(packageRoot(), 'src/cli/main.ts'), 'ingest', path, '--checkpoint', checkpoint, '--chunk-size', '1'], {
+      env: { ...process.env, FACEREC_SERVER: target() },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    let done = 0;
+    while (done < 3) {
+      await new Promise((r) => setTimeout(r, 20));
+      done = await readFile(checkpoint, 'utf8').then((t) => (JSON.parse(t) as Report).counts.records, () => 0);
+    }
+    child.kill('SIGINT');
+    assert.equal(await exited, 130);
+    const report = JSON.parse(stdout) as Report;
+    assert.equal(report.outcome, 'interrupted');
+    assert.ok(report.counts.records >= 3 && report.counts.records < GOOD + BAD, JSON.stringify(report.counts));
+
+    const resumed = await ingest(path, '--server', target(), '--checkpoint', checkpoint, '--resume');
+    assert.equal(resumed.report.outcome, 'complete');
+    assert.equal(resumed.report.resumedAfter, report.counts.records);
+    assert.equal(resumed.report.counts.failed, BAD);
+  });
+
+  it('sends the token from FACEREC_TOKEN, and says which flag to use when it is missing', async () => {
+    const secret = 'ingest-test-secret-that-is-long-enough-for-hs256';
+    const secured = await startTestServer({ auth: { secretKey: secret } });
+    try {
+      const path = await source('auth', 'folder');
+      const address = `127.0.0.1:${secured.app.grpcPort}`;
+      const refused = await cli('ingest', path, '--server', address, '--checkpoint', join(dir, 'auth.json'));
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /UNAUTHENTICATED: .*pass --token or set FACEREC_TOKEN/);
+      process.env['FACEREC_TOKEN'] = await mintToken({ secret, scopes: ['faces:write'] });
+      const r = await ingest(path, '--server', address, '--checkpoint', join(dir, 'auth.json'));
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.report.counts.enrolled, GOOD);
+    } finally {
+      delete process.env['FACEREC_TOKEN'];
+      await secured.stop();
+    }
   });
 
   it('three shards of one source enrol every photo exactly once, each subject in one shard', async () => {
