@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -118,6 +118,18 @@ describe('facerec ingest', () => {
       assert.deepEqual(again.report.counts, { records: GOOD + BAD, enrolled: 0, duplicates: GOOD, failed: BAD });
     });
   }
+
+  it('a re-run with a changed manifest updates the payloads of photos already enrolled', async () => {
+    const path = await source('repayload', 'jsonl');
+    const checkpoint = join(dir, 'repayload.checkpoint.json');
+    assert.equal((await ingest(path, '--server', target(), '--checkpoint', checkpoint)).report.counts.enrolled, GOOD);
+    const manifest = await readFile(path, 'utf8');
+    await writeFile(path, manifest.replaceAll('"name":"repayload person', '"name":"Renamed person'));
+    const again = await ingest(path, '--server', target(), '--checkpoint', checkpoint);
+    assert.deepEqual(again.report.counts, { records: GOOD + BAD, enrolled: 0, duplicates: GOOD, failed: BAD });
+    const subject = await call(server.client.getSubject, server.client, { subjectId: 'repayload_person_4' });
+    assert.equal(subject.payload?.['name'], 'Renamed person 4');
+  });
 
   it('resumes after the job is killed half-way, without losing or repeating a failure', async () => {
     const path = await source('resume', 'folder');

@@ -123,6 +123,23 @@ export function createIngestHandlers(options: IngestOptions): UntypedServiceImpl
     return { subjectId: item.subjectId, faceId, duplicate, face: toProtoFace(face) };
   }
 
+  /**
+   * A photo this subject already has (same derived face id) is a duplicate
+   * before any model runs: re-running an ingest job over a large set costs a
+   * hash and a lookup per photo, not an inference. A new payload still
+   * replaces the subject's, as a full enrolment would.
+   */
+  async function alreadyEnrolled(item: IngestRequest): Promise<boolean> {
+    if (item.faceId !== undefined || item.subjectId.length === 0 || item.image.length === 0) return false;
+    const faceId = deriveFaceId(item.subjectId, sha256Hex(item.image));
+    if (!(await faceExists(store, faceId))) return false;
+    if (item.payload && Object.keys(item.payload).length > 0) {
+      checkPayload(item.payload, 'payload');
+      await store.updateSubject(item.subjectId, item.payload);
+    }
+    return true;
+  }
+
   return {
     enrollFace: unary<IngestRequest, EnrollFaceResponse>('EnrollFace', hooks, (item, context) => enrolOne(item, context)),
 
@@ -147,8 +164,8 @@ export function createIngestHandlers(options: IngestOptions): UntypedServiceImpl
       // One bad item is reported and the stream goes on; only a cancelled call stops it.
       await forEachConcurrently(indexed(), { depth: options.concurrency ?? 2, signal: context.signal }, async ({ item, index }) => {
         try {
-          const outcome = await span(SPAN.ingestItem, () => enrolOne(item, context));
-          if (outcome.duplicate) summary.duplicates++;
+          const duplicate = await span(SPAN.ingestItem, async () => (await alreadyEnrolled(item)) || (await enrolOne(item, context)).duplicate);
+          if (duplicate) summary.duplicates++;
           else summary.enrolled++;
         } catch (error) {
           if (context.signal.aborted) throw error;
