@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -229,7 +229,7 @@ describe('facerec ingest', () => {
     const reportPath = join(dir, 'limits-report.json');
     const r = await cli('ingest', path, '--server', target(), '--checkpoint', join(dir, 'limits.json'), '--max-failures', '1', '--report', reportPath, '--chunk-size', '1');
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /more than 1 photos failed: stopped early/);
+    assert.match(r.stderr, /more than 1 photos failed in this run: stopped early/);
     const printed = JSON.parse(r.stdout) as Report & { report: string };
     assert.equal(printed.outcome, 'too-many-failures');
     assert.equal(printed.report, reportPath);
@@ -242,6 +242,19 @@ describe('facerec ingest', () => {
     const lenient = await ingest(path, '--server', target(), '--checkpoint', join(dir, 'limits.json'), '--resume', '--max-failures', '3');
     assert.equal(lenient.code, 0);
     assert.equal(lenient.report.counts.failed, BAD);
+  });
+
+  it('a resume refuses a source whose records moved since the checkpoint, instead of skipping photos silently', async () => {
+    const path = await source('moved', 'folder');
+    const checkpoint = join(dir, 'moved.checkpoint.json');
+    // Stopped early on purpose: the first failure (the faceless photo of moved_nobody) passes a limit of 0.
+    const first = await ingest(path, '--server', target(), '--checkpoint', checkpoint, '--max-failures', '0', '--chunk-size', '1');
+    assert.equal(first.report.outcome, 'too-many-failures');
+    await mkdir(join(path, 'a_new_person'));
+    await writeFile(join(path, 'a_new_person', 'photo.jpg'), crops[0]![0]!);
+    const resumed = await cli('ingest', path, '--server', target(), '--checkpoint', checkpoint, '--resume');
+    assert.equal(resumed.code, 1);
+    assert.match(resumed.stderr, /the source changed since the checkpoint: record \d+ was .*, now .*run without --resume/);
   });
 
   it('ingests PostgreSQL tables of image bytes and of file paths, streamed through a cursor', { skip: postgresMissing() !== undefined && process.env['CI'] !== 'true' ? postgresMissing() : false }, async () => {

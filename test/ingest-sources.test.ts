@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -155,6 +155,24 @@ describe('ingest sources: bad input', () => {
     );
     assert.match(records[1]!.problem!, /^not JSON/);
     await assert.rejects(records[0]!.image(), /ENOENT/);
+  });
+
+  it('a JSON subject id too large to read exactly is a bad record, not a merge of two people', async () => {
+    await writeFile(join(dir, 'big.jsonl'), '{"path":"a.jpg","subject_id":12345678901234567891}\n{"path":"b.jpg","subject_id":42}\n');
+    const records = await readAll(openManifestSource(join(dir, 'big.jsonl'), 'jsonl', DEFAULT_COLUMNS));
+    assert.match(records[0]!.problem!, /too large to read exactly; quote it/);
+    assert.equal(records[1]!.subjectId, '42');
+  });
+
+  it('a folder tree of symlinks reads like the real thing', async () => {
+    const real = join(dir, 'real');
+    await mkdir(join(real, 'Ada'), { recursive: true });
+    await writeFile(join(real, 'Ada', 'a.jpg'), 'bytes');
+    await mkdir(join(dir, 'links', 'Bea'), { recursive: true });
+    await symlink(join(real, 'Ada'), join(dir, 'links', 'Ada'));
+    await symlink(join(real, 'Ada', 'a.jpg'), join(dir, 'links', 'Bea', 'b.jpg'));
+    const records = await readAll(openFolderSource(join(dir, 'links')));
+    assert.deepEqual(records.map((r) => r.subjectId), ['Ada', 'Bea']);
   });
 
   it('a CSV without the named columns says which columns it has and which flag names them', async () => {

@@ -29,8 +29,14 @@ import { connectToServer, serverConnectionOptions, serverConnectionSettings, typ
 const FORMATS = ['folder', 'csv', 'jsonl', 'parquet', 'postgres'] as const;
 type SourceFormat = (typeof FORMATS)[number];
 const FACE_POLICIES = ['dominant', 'reject', 'largest'];
-/** The server lists at most 100 failed items per call: chunks no larger keep every failure's reason. */
+/**
+ * A bound on the memory two chunks in flight may hold. The server describes at
+ * most 100 failed items per call, so chunks above 100 can leave some failures
+ * counted but undescribed in the report.
+ */
 const MAX_CHUNK_SIZE = 1000;
+/** Room left in a message for the subject id and payload beside the image. */
+const ITEM_OVERHEAD_BYTES = 64 * 1024;
 
 export const ingestOptions = {
   ...serverConnectionOptions,
@@ -206,6 +212,7 @@ export async function ingestCommand(args: readonly string[], ctx: CommandContext
       progress: createProgressView({ stream: process.stderr.isTTY && ctx.stderr ? process.stderr : { write: (text: string) => note(text.trimEnd()) } }),
       chunkSize,
       maxFailures,
+      maxImageBytes: ctx.config.server.maxMessageBytes - ITEM_OVERHEAD_BYTES,
       signal: interrupt.signal,
       note,
     });
@@ -223,7 +230,9 @@ export async function ingestCommand(args: readonly string[], ctx: CommandContext
   ctx.stdout(JSON.stringify(values.report === undefined ? full : { ...counts, report: resolve(values.report) }, null, 2));
   note(`[ingest] ${report.outcome}: ${report.counts.enrolled} enrolled, ${report.counts.duplicates} already there, ${report.counts.failed} failed (${listed.length} listed)`);
   if (report.outcome === 'too-many-failures') {
-    note(`[ingest] more than ${maxFailures} photos failed: stopped early (the checkpoint is kept; fix the source and run again with --resume)`);
+    note(
+      `[ingest] more than ${maxFailures} photos failed in this run: stopped early. The report lists why; --resume with a higher --max-failures continues after the last finished chunk (rows fixed before that point need a run without --resume)`,
+    );
     return 1;
   }
   // 130: the shell's code for a job ended by Ctrl-C, so scripts can tell it from a failure.

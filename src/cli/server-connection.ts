@@ -50,6 +50,10 @@ export function connectToServer(settings: ServerConnectionSettings, maxSendBytes
   const client = new FaceRecognitionClient(settings.server, credentials.createInsecure(), {
     'grpc.max_send_message_length': maxSendBytes,
     'grpc.max_receive_message_length': -1,
+    // A server whose node vanishes without closing the connection would otherwise leave a long call waiting forever;
+    // pings go only while a call is open, once a minute, well inside what servers and Envoy accept.
+    'grpc.keepalive_time_ms': 60_000,
+    'grpc.keepalive_timeout_ms': 10_000,
   });
   const metadata = new Metadata();
   if (settings.token) metadata.set('authorization', `Bearer ${settings.token}`);
@@ -67,6 +71,9 @@ export function rpcError(error: unknown, what: string, server: string): unknown 
 
 /** Status codes worth retrying after a pause: the server restarting, busy or briefly unreachable. */
 export function isTransient(error: unknown): boolean {
-  const code = (error as Partial<ServiceError>).code;
-  return code === status.UNAVAILABLE || code === status.RESOURCE_EXHAUSTED || code === status.DEADLINE_EXCEEDED || code === status.ABORTED;
+  const { code, metadata } = error as Partial<ServiceError>;
+  if (code === status.UNAVAILABLE || code === status.ABORTED) return true;
+  // RESOURCE_EXHAUSTED is also a message over the size limit or a stream past its item limit, which no retry mends:
+  // only the server's own "busy, retry later" is waited out.
+  return code === status.RESOURCE_EXHAUSTED && metadata?.get('facerec-error-code')[0] === 'SERVER_BUSY';
 }

@@ -38,6 +38,8 @@ export interface CheckpointState {
   /** Failures the server left out of its summaries (beyond its per-call list). */
   readonly failuresOmitted: number;
   readonly failuresLogged: number;
+  /** The last record done: a resume checks the source still has it at that position. */
+  readonly lastRef?: string | undefined;
   readonly complete: boolean;
   readonly updatedAt: string;
 }

@@ -13,6 +13,8 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import { FacerecError } from '../errors.js';
+
 import type { ClientWritableStream } from '@grpc/grpc-js';
 
 import { FacePolicy, type IngestRequest, type IngestSummary } from '../gen/facerec/v1/facerec.js';
@@ -48,8 +50,13 @@ export interface IngestJobOptions {
   readonly progress: ProgressView;
   readonly chunkSize?: number;
   readonly callsInFlight?: number;
-  /** Stop sending once more records than this have failed; absent: never stop for failures. */
+  /** Stop sending once more records than this have failed in this run; absent: never stop for failures. */
   readonly maxFailures?: number | undefined;
+  /**
+   * Largest image one item may carry: the client's message size limit less room
+   * for the payload. A larger photo fails alone (TOO_LARGE) instead of failing its call.
+   */
+  readonly maxImageBytes?: number;
   readonly retry?: RetryPolicy;
   readonly signal?: AbortSignal;
   /** Notes for the operator (retries), on stderr. */
@@ -82,6 +89,7 @@ interface ChunkResult {
   readonly failures: IngestFailure[];
   /** Failed items the server counted without describing them. */
   readonly omitted: number;
+  readonly lastRef: string;
 }
 
 export async function runIngestJob(options: IngestJobOptions): Promise<IngestReport> {
@@ -99,9 +107,30 @@ export async function runIngestJob(options: IngestJobOptions): Promise<IngestRep
   const onAbort = () => stop.abort();
   options.signal?.addEventListener('abort', onAbort, { once: true });
   let outcome: IngestOutcome = 'complete';
+  const report = (): IngestReport => {
+    const elapsedSeconds = (performance.now() - started) / 1000;
+    const failuresByCode: Record<string, number> = {};
+    for (const failure of failures) failuresByCode[failure.code] = (failuresByCode[failure.code] ?? 0) + 1;
+    if (omitted > 0) failuresByCode['UNDESCRIBED'] = omitted;
+    return {
+      outcome,
+      source: options.source.identity,
+      shard: shardLabel(options.shard),
+      server: options.server,
+      resumedAfter,
+      counts,
+      failuresByCode,
+      failuresOmitted: omitted,
+      failures,
+      elapsedSeconds: Math.round(elapsedSeconds * 1000) / 1000,
+      photosPerSecond: Math.round(((counts.records - resumedAfter) / Math.max(elapsedSeconds, 1e-3)) * 100) / 100,
+    };
+  };
+  // A finished job resumed (a Kubernetes Job's pod restarted after it succeeded) reads nothing again.
+  if (saved.complete) return report();
 
-  options.progress.start(await options.source.count(keep), resumedAfter);
-  const tooManyFailures = () => options.maxFailures !== undefined && counts.failed > options.maxFailures;
+  // Only this run's failures count against the limit: a resume after raising it must get somewhere.
+  const tooManyFailures = () => options.maxFailures !== undefined && counts.failed - saved.counts.failed > options.maxFailures;
 
   const commit = async (result: ChunkResult) => {
     counts.records += result.records;
@@ -110,7 +139,7 @@ export async function runIngestJob(options: IngestJobOptions): Promise<IngestRep
     counts.failed += result.failures.length + result.omitted;
     omitted += result.omitted;
     failures.push(...result.failures);
-    await options.checkpoint.commit({ counts: { ...counts }, failuresOmitted: omitted, complete: false }, result.failures);
+    await options.checkpoint.commit({ counts: { ...counts }, failuresOmitted: omitted, lastRef: result.lastRef, complete: false }, result.failures);
     options.progress.update(counts);
   };
 
@@ -119,7 +148,8 @@ export async function runIngestJob(options: IngestJobOptions): Promise<IngestRep
   const pending: Array<Promise<ChunkResult>> = [];
   const settleOldest = async () => commit(await pending.shift()!);
   try {
-    for await (const chunk of chunksOf(shardRecords(options.source, keep, resumedAfter), chunkSize)) {
+    options.progress.start(await options.source.count(keep), resumedAfter);
+    for await (const chunk of chunksOf(shardRecords(options.source, keep, resumedAfter, saved.lastRef), chunkSize)) {
       if (stop.signal.aborted) break;
       const sending = sendChunkWithRetry(chunk, options, stop.signal);
       // Observed at once: a chunk that fails while an older one is awaited must not become an unhandled rejection.
@@ -137,37 +167,33 @@ export async function runIngestJob(options: IngestJobOptions): Promise<IngestRep
     options.signal?.removeEventListener('abort', onAbort);
     // Whatever is still in flight was cancelled above; its outcome is not recorded and a resume re-sends it.
     await Promise.allSettled(pending);
+    // Also on an error: a progress bar left running keeps the process alive with the cursor hidden.
+    options.progress.stop(counts);
   }
   if (options.signal?.aborted) outcome = 'interrupted';
   else if (tooManyFailures()) outcome = 'too-many-failures';
-  else await options.checkpoint.commit({ counts: { ...counts }, failuresOmitted: omitted, complete: true }, []);
-  options.progress.stop(counts);
-
-  const elapsedSeconds = (performance.now() - started) / 1000;
-  const failuresByCode: Record<string, number> = {};
-  for (const failure of failures) failuresByCode[failure.code] = (failuresByCode[failure.code] ?? 0) + 1;
-  if (omitted > 0) failuresByCode['UNDESCRIBED'] = omitted;
-  return {
-    outcome,
-    source: options.source.identity,
-    shard: shardLabel(options.shard),
-    server: options.server,
-    resumedAfter,
-    counts,
-    failuresByCode,
-    failuresOmitted: omitted,
-    failures,
-    elapsedSeconds: Math.round(elapsedSeconds * 1000) / 1000,
-    photosPerSecond: Math.round(((counts.records - resumedAfter) / Math.max(elapsedSeconds, 1e-3)) * 100) / 100,
-  };
+  else await options.checkpoint.commit({ counts: { ...counts }, failuresOmitted: omitted, lastRef: options.checkpoint.current.lastRef, complete: true }, []);
+  return report();
 }
 
-/** The shard's records, after the first `skip` of them (done by an earlier run). */
-async function* shardRecords(source: IngestSource, keep: (subjectId: string) => boolean, skip: number): AsyncIterable<SourceRecord> {
+/**
+ * The shard's records, after the first `skip` of them (done by an earlier
+ * run). The last skipped record must be the one the checkpoint names: a
+ * source that changed order (a folder added before the resume point, a query
+ * without ORDER BY) would otherwise skip photos silently.
+ */
+async function* shardRecords(source: IngestSource, keep: (subjectId: string) => boolean, skip: number, lastRef: string | undefined): AsyncIterable<SourceRecord> {
   let seen = 0;
   for await (const record of source.records()) {
     if (!keep(record.subjectId)) continue;
-    if (seen++ < skip) continue;
+    seen++;
+    if (seen === skip && lastRef !== undefined && record.ref !== lastRef) {
+      throw new FacerecError(
+        'INVALID_ARGUMENT',
+        `the source changed since the checkpoint: record ${skip} was ${lastRef}, now ${record.ref}; run without --resume to start over (photos already enrolled come back as duplicates)`,
+      );
+    }
+    if (seen <= skip) continue;
     yield record;
   }
 }
@@ -234,6 +260,11 @@ async function sendChunk(chunk: readonly SourceRecord[], options: IngestJobOptio
           fail(at, 'UNREADABLE', (error as Error).message);
           continue;
         }
+        if (writing.signal.aborted) break;
+        if (options.maxImageBytes !== undefined && image.byteLength > options.maxImageBytes) {
+          fail(at, 'TOO_LARGE', `the photo is ${image.byteLength} bytes; one item carries at most ${options.maxImageBytes} (FACEREC_SERVER__MAX_MESSAGE_BYTES)`);
+          continue;
+        }
         // The call opens with its first item: a chunk of only bad records costs no call at all.
         call ??= options.connection.client.bulkIngest(options.connection.metadata, answered);
         sentAt.push(at);
@@ -241,9 +272,12 @@ async function sendChunk(chunk: readonly SourceRecord[], options: IngestJobOptio
         const bytes = Buffer.from(image.buffer, image.byteOffset, image.byteLength);
         if (!call.write({ subjectId: record.subjectId, image: bytes, payload, facePolicy: options.facePolicy })) await drained(call, writing.signal);
       }
-      if (signal.aborted) call?.cancel();
-      else if (call && !writing.signal.aborted) call.end();
-      else if (!call) resolve(undefined);
+      // Without a call nothing else will settle this promise: settle it here, on a stop as well.
+      if (!call) {
+        if (signal.aborted) reject(Object.assign(new Error('cancelled'), { name: 'AbortError' }));
+        else resolve(undefined);
+      } else if (signal.aborted) call.cancel();
+      else if (!writing.signal.aborted) call.end();
     };
     write().catch((error: unknown) => {
       call?.cancel();
@@ -266,6 +300,7 @@ async function sendChunk(chunk: readonly SourceRecord[], options: IngestJobOptio
     // In source order, so a report reads like the manifest it describes.
     failures: failures.sort((a, b) => a.at - b.at).map((f) => f.failure),
     omitted: summary?.errorsOmitted ?? 0,
+    lastRef: chunk[chunk.length - 1]!.ref,
   };
 }
 

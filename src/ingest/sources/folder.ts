@@ -3,7 +3,8 @@
  * `<root>/<subject id>/<image>`. The subject's payload is `{ name }`, the
  * folder name with underscores read as spaces (`Aaron_Eckhart` → "Aaron Eckhart").
  */
-import { readdir, readFile } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 
 import { FacerecError } from '../../errors.js';
@@ -15,13 +16,27 @@ export function isImageFile(name: string): boolean {
   return IMAGE_EXTENSIONS.has(extname(name).toLowerCase());
 }
 
+/** Names of the entries that are (or link to) a directory or a file: photo sets are often trees of symlinks. */
+async function filterByKind(dir: string, entries: readonly Dirent[], kind: 'directory' | 'file'): Promise<string[]> {
+  const names: string[] = [];
+  for (const entry of entries) {
+    let isKind = kind === 'directory' ? entry.isDirectory() : entry.isFile();
+    if (entry.isSymbolicLink()) {
+      const target = await stat(join(dir, entry.name)).catch(() => undefined);
+      isKind = target !== undefined && (kind === 'directory' ? target.isDirectory() : target.isFile());
+    }
+    if (isKind) names.push(entry.name);
+  }
+  return names;
+}
+
 export function openFolderSource(folder: string): IngestSource {
   const root = resolve(folder);
 
   async function subjects(): Promise<string[]> {
     try {
       const entries = await readdir(root, { withFileTypes: true });
-      return entries.filter((d) => d.isDirectory()).map((d) => d.name).sort();
+      return (await filterByKind(root, entries, 'directory')).sort();
     } catch (error) {
       throw new FacerecError('INVALID_ARGUMENT', `cannot read folder ${folder}: ${(error as Error).message}`);
     }
@@ -30,7 +45,7 @@ export function openFolderSource(folder: string): IngestSource {
   // Other files and deeper folders are ignored: a stray README or thumbnail cache is not a photo.
   async function imagesOf(subjectId: string): Promise<string[]> {
     const entries = await readdir(join(root, subjectId), { withFileTypes: true });
-    return entries.filter((f) => f.isFile() && isImageFile(f.name)).map((f) => f.name).sort();
+    return (await filterByKind(join(root, subjectId), entries, 'file')).filter(isImageFile).sort();
   }
 
   return {

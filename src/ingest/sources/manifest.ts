@@ -51,9 +51,13 @@ async function* jsonLines(file: string): AsyncIterable<ManifestRow> {
   }
 }
 
-/** A CSV cell or JSON field as a subject id: strings and numbers only, trimmed. */
+/**
+ * A CSV cell or JSON field as a subject id: strings and numbers only, trimmed.
+ * A JSON number past 2^53 has already lost digits in JSON.parse (two people
+ * would become one), so it is refused: quote such ids in the manifest.
+ */
 function idFrom(value: unknown): string | undefined {
-  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? String(value) : undefined;
   if (typeof value !== 'string') return undefined;
   const trimmed = value.trim();
   return trimmed === '' ? undefined : trimmed;
@@ -109,8 +113,16 @@ function toRecord(manifest: string, base: string, row: ManifestRow, columns: Pic
   for (const [key, value] of Object.entries(fields)) {
     if (key !== columns.path && key !== columns.subject && value !== undefined) payload[key] = value as PayloadValue;
   }
+  const unsafeNumber = typeof fields[columns.subject] === 'number' && subjectId === '';
   const problem =
-    row.problem ?? (subjectId === '' ? `no ${columns.subject}` : relative === '' ? `no ${columns.path}` : undefined);
+    row.problem ??
+    (unsafeNumber
+      ? `${columns.subject} is a number too large to read exactly; quote it as a string`
+      : subjectId === ''
+        ? `no ${columns.subject}`
+        : relative === ''
+          ? `no ${columns.path}`
+          : undefined);
   const path = resolve(base, relative);
   return {
     ref: relative === '' ? ref : `${ref} (${relative})`,

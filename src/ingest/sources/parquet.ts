@@ -44,7 +44,8 @@ async function parquetFiles(path: string): Promise<string[]> {
   const entries = await readdir(root, { recursive: true, withFileTypes: true });
   const files = entries.filter((e) => e.isFile() && e.name.endsWith('.parquet')).map((e) => join(e.parentPath, e.name));
   if (files.length === 0) throw new FacerecError('INVALID_ARGUMENT', `no .parquet files under ${path}`);
-  return files.sort((a, b) => relative(root, a).localeCompare(relative(root, b)));
+  // Code-unit order, not the locale's: a resume on another machine must list the files in the same order.
+  return files.sort((a, b) => (relative(root, a) < relative(root, b) ? -1 : 1));
 }
 
 function huggingFaceFeatures(metadata: FileMetaData): Record<string, HuggingFaceFeature> {

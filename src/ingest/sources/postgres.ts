@@ -75,6 +75,12 @@ export function openPostgresSource(options: PostgresSourceOptions): IngestSource
     identity: `postgres:${options.urlEnv ?? 'PG*'}:${options.query}`,
     async *records(): AsyncIterable<SourceRecord> {
       const client = new pg.Client(connectionConfig(options));
+      // A connection the database drops mid-job (a failover, a timeout) is reported through the cursor below;
+      // without a listener pg would raise it as an uncaught exception.
+      let dropped: Error | undefined;
+      client.on('error', (error) => {
+        dropped = error;
+      });
       try {
         await client.connect();
       } catch (error) {
@@ -97,7 +103,8 @@ export function openPostgresSource(options: PostgresSourceOptions): IngestSource
           }
         } catch (error) {
           if (error instanceof FacerecError) throw error;
-          throw new FacerecError('INVALID_ARGUMENT', `query failed: ${(error as Error).message}`, { cause: error });
+          const reason = (dropped ?? (error as Error)).message;
+          throw new FacerecError('INVALID_ARGUMENT', `query failed: ${reason} (--resume continues after the last finished chunk)`, { cause: error });
         }
       } finally {
         await client.end().catch(() => {});
