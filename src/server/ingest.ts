@@ -4,7 +4,7 @@
  * are enrolled. Items are processed a few at a time so the faces of
  * neighbouring items share model batches.
  */
-import { SPAN } from '../telemetry/names.js';
+import { ATTR, SPAN } from '../telemetry/names.js';
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { FacerecError } from '../errors.js';
 import { FacePolicy, type EnrollFaceResponse, type IngestRequest, type IngestSummary, type ItemError } from '../gen/facerec/v1/facerec.js';
@@ -147,7 +147,8 @@ export function createIngestHandlers(options: IngestOptions): UntypedServiceImpl
       // One bad item is reported and the stream goes on; only a cancelled call stops it.
       await forEachConcurrently(indexed(), { depth: options.concurrency ?? 2, signal: context.signal }, async ({ item, index }) => {
         try {
-          const outcome = await span(SPAN.ingestItem, () => enrolOne(item, context));
+          // The subject id is recorded only where the operator allows it (telemetry.spanSubjectIds).
+          const outcome = await span(SPAN.ingestItem, () => enrolOne(item, context), { [ATTR.ingestIndex]: index, [ATTR.subjectId]: item.subjectId });
           if (outcome.duplicate) summary.duplicates++;
           else summary.enrolled++;
         } catch (error) {
