@@ -1,12 +1,14 @@
 /**
  * The built-in REST gateway against a STUB gRPC server.
  *
- * The stub stands in for the real facerec server only until the lead's
- * end-to-end REST suite against the real server exists (real photos through
- * the real pipeline, real JWT auth); it returns canned responses so that this
- * file tests the gateway alone: routes from the descriptor's google.api.http
- * rules, the proto3 JSON mapping, path and query bindings, HttpBody
- * pass-through, gRPC → HTTP status mapping, CORS and the body limit.
+ * test/rest.test.ts drives the gateway in front of the real server (real
+ * photos, real pipeline, real JWT auth). This file swaps the server for a stub
+ * with canned answers because some gateway behaviour needs exact requests and
+ * failures the real server gives only by accident (a RESOURCE_EXHAUSTED with
+ * retry-after, the very bytes a route hands to gRPC): routes from the
+ * descriptor's google.api.http rules, the proto3 JSON mapping, path and query
+ * bindings, HttpBody pass-through, gRPC → HTTP status mapping, CORS and the
+ * body limit.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';

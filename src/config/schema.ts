@@ -3,9 +3,9 @@
  * flag, default and unit. `load.ts` parses env + argv against this table once;
  * the README's configuration table is checked against it by a test.
  *
- * Names fixed by the issues (GRPC_PORT, DATA_DIR, QDRANT_URL, AUTH_*, …) are
- * kept; the rest are FACEREC_<SECTION>__<KEY>, as immich does with
- * MACHINE_LEARNING_.
+ * Names deployments already set (GRPC_PORT, DATA_DIR, QDRANT_URL, AUTH_*, …)
+ * and the standard OTEL_* ones are kept as they are; the rest are
+ * FACEREC_<SECTION>__<KEY>, as immich does with MACHINE_LEARNING_.
  */
 
 export type SettingType = 'int' | 'number' | 'string' | 'boolean' | 'list';

@@ -3,6 +3,14 @@
  * process. Each HTTP request is transcoded by the google.api.http rules of the
  * descriptor set and forwarded over gRPC to the facerec server, so auth,
  * errors and behaviour are exactly the gRPC ones; only the envelope differs.
+ *
+ * Why a second front end beside Envoy, which deployments use and which would
+ * otherwise own REST and the HTTP statuses alone: Envoy cannot run on the
+ * machines that build and test facerec, and a single-machine install should
+ * not need a proxy to serve the REST routes its clients already use. It stays
+ * a copy of Envoy rather than a second API by reading the same descriptor and
+ * using Envoy's status table (http-status.ts); envoy/envoy.yaml remains the
+ * deployment path, and docs/rest.md lists where the two differ.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
