@@ -8,6 +8,7 @@ import { create, fromJson, toBinary, fromBinary, toJson, type DescField, type De
 import { ScalarType } from '@bufbuild/protobuf';
 import type { HttpRule } from './descriptor.js';
 import { GatewayError } from './http-status.js';
+import { tidyJson } from './json-output.js';
 
 export const HTTP_BODY_TYPE = 'google.api.HttpBody';
 
@@ -58,7 +59,7 @@ export interface OutgoingHttp {
   readonly body: Buffer;
 }
 
-/** Turns the serialised response into the HTTP body (proto field names, implicit fields printed). */
+/** Turns the serialised response into the HTTP body (proto field names, implicit fields printed, floats tidied: json-output.ts). */
 export function decodeResponse(registry: FileRegistry, rule: HttpRule, bytes: Buffer): OutgoingHttp {
   const output = rule.method.output;
   const message = fromBinary(output, new Uint8Array(bytes));
@@ -66,7 +67,7 @@ export function decodeResponse(registry: FileRegistry, rule: HttpRule, bytes: Bu
     const body = message as unknown as { contentType: string; data: Uint8Array };
     return { contentType: body.contentType || 'application/octet-stream', body: Buffer.from(body.data) };
   }
-  const json = toJson(output, message, { registry, useProtoFieldName: true, alwaysEmitImplicit: true });
+  const json = tidyJson(output, toJson(output, message, { registry, useProtoFieldName: true, alwaysEmitImplicit: true }));
   return { contentType: 'application/json', body: Buffer.from(JSON.stringify(json)) };
 }
 
