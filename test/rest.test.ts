@@ -183,6 +183,22 @@ describe('REST API (built-in gateway, real server)', () => {
     });
   });
 
+  it('POST /base64 as the seed\'s form (image_base64, urlencoded or multipart) answers as the JSON body does', async () => {
+    const viaJson = await recognizeBase64(group, { top_k: 2 });
+    const urlencoded = await fetch(`${base}/base64`, { method: 'POST', body: new URLSearchParams({ image_base64: group.toString('base64'), top_k: '2' }) });
+    const fields = new FormData();
+    fields.set('image_base64', group.toString('base64'));
+    fields.set('top_k', '2');
+    const multipart = await fetch(`${base}/base64`, { method: 'POST', body: fields });
+    for (const response of [urlencoded, multipart]) {
+      const body = await expectJson<JsonRecognizeResponse>(response, 200);
+      assert.deepEqual(body.boxes, viaJson.boxes);
+      assert.deepEqual(body.faces.map((f) => f.box), viaJson.faces.map((f) => f.box));
+    }
+    // A form without the field is the gateway's 400, before any inference.
+    await expectStatus(await fetch(`${base}/base64`, { method: 'POST', body: new URLSearchParams({ top_k: '1' }) }), 400, 3, /image_base64/);
+  });
+
   it('enrols through POST /v1/subjects/{subject_id}/faces; the same photo again is a duplicate', async () => {
     const enrol = (subject: string, image: Buffer, payload: Record<string, unknown>) =>
       post(`/v1/subjects/${subject}/faces`, { image: image.toString('base64'), payload });

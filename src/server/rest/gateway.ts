@@ -23,6 +23,7 @@ import { encodeRequest, decodeResponse } from './transcode.js';
 import { GATEWAY_ERRORS, GatewayError, httpStatusOfGrpc, rpcStatusJson } from './http-status.js';
 import { applyCors } from './cors.js';
 import { readBody } from './body.js';
+import { isSeedForm, readSeedForm } from './form-body.js';
 import { MESSAGE_ENVELOPE_BYTES } from '../grpc-server.js';
 import { describeCause } from '../status.js';
 import type { Logger } from '../../logger.js';
@@ -111,7 +112,8 @@ async function handle(ctx: HandlerContext, req: IncomingMessage, res: ServerResp
     }
     const body = await readBody(req, ctx.options.maxBodyBytes);
     const contentType = headerOf(req, 'content-type') ?? '';
-    const request = encodeRequest(ctx.registry, match.rule, { contentType, body, query: url.searchParams, bindings: match.bindings });
+    const form = isSeedForm(match.rule, contentType) ? await readSeedForm(contentType, body) : undefined;
+    const request = encodeRequest(ctx.registry, match.rule, { contentType, body, query: url.searchParams, bindings: match.bindings, ...(form ? { form } : {}) });
     const metadata = new Metadata();
     for (const name of FORWARDED_HEADERS) {
       const value = name === 'x-request-id' ? requestId : headerOf(req, name);

@@ -1,7 +1,8 @@
 /**
  * HTTP request ↔ protobuf bytes, the way Envoy's gRPC-JSON transcoder does it:
  * path bindings and (for bodiless verbs) query parameters fill request fields,
- * a `body: "*"` JSON body fills the rest by the proto3 JSON mapping, and a
+ * a `body: "*"` JSON body fills the rest by the proto3 JSON mapping (or, on
+ * `/base64` only, a form: form-body.ts), and a
  * google.api.HttpBody request or response passes through untouched.
  */
 import { create, fromJson, toBinary, fromBinary, toJson, type DescField, type DescMessage, type FileRegistry, type JsonObject, type JsonValue } from '@bufbuild/protobuf';
@@ -17,6 +18,8 @@ export interface IncomingHttp {
   readonly body: Buffer;
   readonly query: URLSearchParams;
   readonly bindings: Record<string, string>;
+  /** A form body already parsed (form-body.ts): its fields fill the request as query parameters would. */
+  readonly form?: ReadonlyArray<readonly [string, string]>;
 }
 
 export function isHttpBody(message: DescMessage): boolean {
@@ -34,6 +37,8 @@ export function encodeRequest(registry: FileRegistry, rule: HttpRule, http: Inco
   for (const [name, value] of Object.entries(http.bindings)) setPath(input, json, name, value);
   if (rule.body === '') {
     for (const [name, value] of http.query) setPath(input, json, name, value);
+  } else if (http.form) {
+    for (const [name, value] of http.form) setPath(input, json, name, value);
   } else if (http.body.length > 0) {
     if (!/^application\/json\b/i.test(http.contentType) && http.contentType !== '') {
       throw new GatewayError('unsupportedMediaType', `unsupported media type ${http.contentType}: this route takes application/json`);
@@ -110,7 +115,7 @@ function findField(message: DescMessage, name: string): DescField | undefined {
 function scalarFromString(field: DescField, value: string, path: string): JsonValue {
   const scalar = field.fieldKind === 'scalar' || field.fieldKind === 'list' ? field.scalar : undefined;
   if (field.fieldKind === 'enum' || (field.fieldKind === 'list' && field.listKind === 'enum')) return value;
-  if (scalar === undefined) throw new GatewayError('badRequest', `parameter "${path}" cannot be set from the URL`);
+  if (scalar === undefined) throw new GatewayError('badRequest', `parameter "${path}" cannot be set from the URL or a form`);
   if (scalar === ScalarType.BOOL) {
     if (value === 'true' || value === '1') return true;
     if (value === 'false' || value === '0') return false;
