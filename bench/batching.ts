@@ -7,7 +7,7 @@
  * req/s, faces/s, p50/p99 latency and the batch sizes the server actually ran
  * (scraped from facerec_batch_size on /metrics). Checks:
  *   (1) at concurrency 16, throughput ON / OFF ≥ 1.15;
- *   (2) at concurrency 1, p50 ON − OFF ≤ 2 ms (the issue's max_queue_delay).
+ *   (2) at concurrency 1, p50 ON − OFF ≤ 2 ms (LATENCY_BUDGET_MS below).
  *
  * Usage: npm run bench:batching -- [--quick] [--json] [--images small|group]
  *        [--duration-ms N] [--warmup-ms N] [--concurrency 1,4,16,64]

@@ -42,7 +42,6 @@ export const ERROR_CATALOGUE = {
   FACE_TOO_SMALL: { status: 'INVALID_ARGUMENT', message: 'face too small to enrol' },
   FACE_BLURRED: { status: 'INVALID_ARGUMENT', message: 'face too blurred to enrol' },
   FACE_TURNED: { status: 'INVALID_ARGUMENT', message: 'face turned too far from the camera to enrol' },
-  MESSAGE_TOO_LARGE: { status: 'RESOURCE_EXHAUSTED', message: 'message larger than the configured maximum' },
   // Gallery
   SUBJECT_NOT_FOUND: { status: 'NOT_FOUND', message: 'subject not found' },
   FACE_NOT_FOUND: { status: 'NOT_FOUND', message: 'face not found' },

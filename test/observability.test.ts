@@ -19,7 +19,9 @@ import type { Readable, Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import { FacePolicy, FaceRecognitionClient, type RecognizeResponse } from '../src/gen/facerec/v1/facerec.js';
+import { FacePolicy, FaceRecognitionClient, type IngestSummary, type RecognizeResponse } from '../src/gen/facerec/v1/facerec.js';
+import type { DeepPartial } from '../src/config/load.js';
+import type { Config } from '../src/config/schema.js';
 import { packageRoot } from '../src/package-root.js';
 import { ATTR, METRIC, SPAN } from '../src/telemetry/names.js';
 import { call, startTestServer, type TestServer } from './support/facerec-server.js';
@@ -53,10 +55,10 @@ const FIXTURE = fileURLToPath(new URL('./fixtures/traced-server.ts', import.meta
 const SERVICE_NAME = 'facerec-observability-test';
 
 /** Starts test/fixtures/traced-server.ts exporting to `endpoint`; resolves with its gRPC port. */
-async function startTracedServer(endpoint: string): Promise<{ child: TracedChild; grpcPort: number }> {
+async function startTracedServer(endpoint: string, overrides: DeepPartial<Config> = {}): Promise<{ child: TracedChild; grpcPort: number }> {
   // Only the OTEL_* variables this test means; none leaking in from the shell.
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('OTEL_')));
-  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], {
+  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, JSON.stringify(overrides)], {
     cwd: packageRoot(),
     stdio: ['pipe', 'pipe', 'inherit'],
     env: {
@@ -111,6 +113,18 @@ async function stopChild(child: TracedChild, graceMs = 10_000): Promise<void> {
 }
 
 const byName = (spans: readonly ReceivedSpan[], name: string) => spans.filter((s) => s.name === name);
+
+/** Every span of facerec's own tracer is one names.ts lists, and so is every facerec.* attribute on any span. */
+function assertListedNames(spans: readonly ReceivedSpan[]): void {
+  const spanNames = new Set<string>(Object.values(SPAN));
+  const attrNames = new Set<string>(Object.values(ATTR));
+  for (const span of spans) {
+    if (span.scope === 'facerec') assert.ok(spanNames.has(span.name), `${span.name} is listed in SPAN`);
+    for (const key of Object.keys(span.attributes)) {
+      if (key.startsWith('facerec.')) assert.ok(attrNames.has(key), `${key} (on ${span.name}) is listed in ATTR`);
+    }
+  }
+}
 const RECOGNIZE_SPAN = 'grpc.facerec.v1.FaceRecognition/Recognize';
 const isRecognizeServerSpan = (s: ReceivedSpan) => s.name === RECOGNIZE_SPAN && s.kind === 'SPAN_KIND_SERVER';
 
@@ -123,6 +137,15 @@ function descendsFrom(span: ReceivedSpan, ancestor: ReceivedSpan, spans: readonl
     current = byId.get(current.parentSpanId);
   }
   return false;
+}
+
+/** BulkIngest of photo 1 (its largest face) under each subject id. */
+function ingestLargestFaces(client: FaceRecognitionClient, subjectIds: readonly string[]): Promise<IngestSummary> {
+  return new Promise<IngestSummary>((resolve, reject) => {
+    const stream = client.bulkIngest((error, result) => (error ? reject(error) : resolve(result)));
+    for (const subjectId of subjectIds) stream.write({ subjectId, image: photo(1), payload: undefined, facePolicy: FacePolicy.FACE_POLICY_LARGEST });
+    stream.end();
+  });
 }
 
 describe('tracing: a traced Recognize exported over OTLP/gRPC', () => {
@@ -237,6 +260,56 @@ describe('tracing: a traced Recognize exported over OTLP/gRPC', () => {
     }
   });
 
+  it('sets the documented attributes on the stage and store spans of the Recognize, and no subject id', () => {
+    const inTrace = spans.filter((s) => s.traceId === TRACE_ID);
+    assertListedNames(inTrace);
+    const [decode] = byName(inTrace, SPAN.decode);
+    assert.equal(decode!.attributes[ATTR.imageBytes], photo(1).length);
+    assert.deepEqual([decode!.attributes[ATTR.imageWidth], decode!.attributes[ATTR.imageHeight]], [response.imageWidth, response.imageHeight]);
+    const [detect] = byName(inTrace, SPAN.detect);
+    assert.equal(detect!.attributes[ATTR.modelName], 'detector');
+    assert.equal(detect!.attributes[ATTR.facesCount], response.faces.length);
+    for (const span of byName(inTrace, SPAN.landmarks)) assert.equal(span.attributes[ATTR.modelName], 'landmarks');
+    for (const span of byName(inTrace, SPAN.embed)) assert.equal(span.attributes[ATTR.modelName], 'embedder');
+    for (const span of byName(inTrace, SPAN.storeSearch)) assert.equal(typeof span.attributes[ATTR.storeMatches], 'number');
+    for (const span of inTrace) assert.equal(span.attributes[ATTR.subjectId], undefined, `no subject id on ${span.name}`);
+  });
+
+  it('numbers BulkIngest items and stream frames on their spans, and names no subject by default', async () => {
+    assert.ok(client && receiver);
+    const c = client;
+    receiver.clear();
+    const summary = await ingestLargestFaces(c, ['trace-ada', 'trace-bo']);
+    assert.equal(summary.enrolled, 2, JSON.stringify(summary.errors));
+    await new Promise<void>((resolve, reject) => {
+      const stream = c.recognizeStream();
+      stream.on('data', () => {});
+      stream.on('error', reject);
+      stream.on('end', () => resolve());
+      for (const sequence of [7, 8]) stream.write({ image: photo(3), cameraId: 'door', sequence, topK: 1, matchFaces: false });
+      stream.end();
+    });
+    await call(c.deleteSubject, c, { subjectId: 'trace-ada' });
+    const all = await receiver.waitForSpans((got) => byName(got, SPAN.storeDelete).length >= 1 && byName(got, SPAN.streamFrame).length >= 2, 15_000);
+    const ours = all.filter((s) => s.scope === 'facerec');
+    assertListedNames(ours);
+
+    const items = byName(ours, SPAN.ingestItem);
+    assert.deepEqual(items.map((s) => s.attributes[ATTR.ingestIndex]).sort(), [0, 1]);
+    const upserts = byName(ours, SPAN.storeUpsert);
+    assert.equal(upserts.length, 2);
+    for (const upsert of upserts) {
+      assert.equal(upsert.attributes[ATTR.facesCount], 1);
+      assert.ok(items.some((item) => descendsFrom(upsert, item, ours)), 'store.upsert sits under its ingest.item');
+    }
+    // The stream counts its own frames from 0, whatever sequence the client sent.
+    assert.deepEqual(byName(ours, SPAN.streamFrame).map((s) => s.attributes[ATTR.streamFrameIndex]).sort(), [0, 1]);
+    const [deleted] = byName(ours, SPAN.storeDelete);
+    assert.equal(deleted!.attributes[ATTR.facesCount], 1);
+    // Identities are personal data: off by default (telemetry.spanSubjectIds).
+    for (const span of ours) assert.equal(span.attributes[ATTR.subjectId], undefined, `no subject id on ${span.name}`);
+  });
+
   it('records a failed RPC as an error on its server span and on the stage that failed', async () => {
     assert.ok(client && receiver);
     await assert.rejects(
@@ -258,6 +331,36 @@ describe('tracing: a traced Recognize exported over OTLP/gRPC', () => {
     assert.ok(decode[0]!.events.some((e) => e.name === 'exception'), 'exception event on the decode span');
     // Nothing ran past the failed decode.
     assert.deepEqual(byName(failed, SPAN.detect), []);
+  });
+});
+
+describe('tracing with telemetry.spanSubjectIds turned on', () => {
+  let receiver: OtlpReceiver | undefined;
+  let child: TracedChild | undefined;
+  let client: FaceRecognitionClient | undefined;
+
+  before(async () => {
+    receiver = await startOtlpReceiver();
+    const started = await startTracedServer(receiver.endpoint, { telemetry: { spanSubjectIds: true } });
+    child = started.child;
+    client = new FaceRecognitionClient(`127.0.0.1:${started.grpcPort}`, credentials.createInsecure(), { 'grpc.max_send_message_length': 64 * 1024 * 1024 });
+  }, { timeout: 120_000 });
+
+  after(async () => {
+    client?.close();
+    if (child) await stopChild(child);
+    await receiver?.close();
+  });
+
+  it('names the subject on ingest.item, store.upsert and store.delete', async () => {
+    assert.ok(client && receiver);
+    const summary = await ingestLargestFaces(client, ['named-subject']);
+    assert.equal(summary.enrolled, 1, JSON.stringify(summary.errors));
+    await call(client.deleteSubject, client, { subjectId: 'named-subject' });
+    const all = await receiver.waitForSpans((got) => byName(got, SPAN.storeDelete).length >= 1, 15_000);
+    for (const name of [SPAN.ingestItem, SPAN.storeUpsert, SPAN.storeDelete]) {
+      assert.deepEqual(byName(all, name).map((s) => s.attributes[ATTR.subjectId]), ['named-subject'], name);
+    }
   });
 });
 

@@ -1,12 +1,14 @@
 /**
  * The built-in REST gateway against a STUB gRPC server.
  *
- * The stub stands in for the real facerec server only until the lead's
- * end-to-end REST suite against the real server exists (real photos through
- * the real pipeline, real JWT auth); it returns canned responses so that this
- * file tests the gateway alone: routes from the descriptor's google.api.http
- * rules, the proto3 JSON mapping, path and query bindings, HttpBody
- * pass-through, gRPC → HTTP status mapping, CORS and the body limit.
+ * test/rest.test.ts drives the gateway in front of the real server (real
+ * photos, real pipeline, real JWT auth). This file swaps the server for a stub
+ * with canned answers because some gateway behaviour needs exact requests and
+ * failures the real server gives only by accident (a RESOURCE_EXHAUSTED with
+ * retry-after, the very bytes a route hands to gRPC): routes from the
+ * descriptor's google.api.http rules, the proto3 JSON mapping, path and query
+ * bindings, HttpBody pass-through, gRPC → HTTP status mapping, CORS and the
+ * body limit.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -158,7 +160,48 @@ test('bad JSON, bad base64, unknown fields and wrong types are 400; a non-JSON b
   await expectStatus(await bad('{"image": "AAEC", "colour": 1}'), 400, 3, /colour/);
   await expectStatus(await bad('{"top_k": -1}'), 400, 3);
   await expectStatus(await bad('[1, 2]'), 400, 3, /JSON object/);
-  await expectStatus(await bad('image=abc', 'application/x-www-form-urlencoded'), 415, 3, /unsupported media type/);
+  await expectStatus(await bad('image=abc', 'text/plain'), 415, 3, /unsupported media type/);
+  // Forms are taken on /base64 only (the seed's route); every other JSON route refuses them as Envoy would.
+  const detect = await fetch(`${url}/v1/detect`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: TOKEN }, body: 'image=AAEC' });
+  await expectStatus(detect, 415, 3, /unsupported media type/);
+});
+
+test('POST /base64 takes the seed\'s form field image_base64, urlencoded or multipart, beside the JSON body', async () => {
+  const b64 = PHOTO.toString('base64');
+  const post = (body: URLSearchParams | FormData) => fetch(`${url}/base64`, { method: 'POST', headers: { authorization: TOKEN }, body });
+  const seen = async (response: Response) => {
+    assert.equal(response.status, 200, await response.clone().text());
+    return lastSeen().request as { image: Buffer; topK: number; minSimilarity?: number; includeEmbedding: boolean };
+  };
+
+  // fetch sends URLSearchParams as application/x-www-form-urlencoded, FormData as multipart/form-data.
+  const urlencoded = await seen(await post(new URLSearchParams({ image_base64: b64, top_k: '2', min_similarity: '0.5' })));
+  assert.deepEqual(urlencoded.image, PHOTO);
+  assert.equal(urlencoded.topK, 2);
+  assert.equal(urlencoded.minSimilarity, 0.5);
+
+  const fields = new FormData();
+  fields.set('image_base64', b64);
+  fields.set('include_embedding', 'true');
+  const multipart = await seen(await post(fields));
+  assert.deepEqual(multipart.image, PHOTO);
+  assert.equal(multipart.includeEmbedding, true);
+
+  // `curl -F image_base64=@photo.b64` sends the base64 text as a file part.
+  const filePart = new FormData();
+  filePart.set('image_base64', new Blob([b64], { type: 'text/plain' }), 'photo.b64');
+  assert.deepEqual((await seen(await post(filePart))).image, PHOTO);
+});
+
+test('a /base64 form without image_base64, with an image file, or with unknown fields is 400', async () => {
+  const post = (body: URLSearchParams | FormData) => fetch(`${url}/base64`, { method: 'POST', headers: { authorization: TOKEN }, body });
+  await expectStatus(await post(new URLSearchParams({ top_k: '2' })), 400, 3, /no field "image_base64"/);
+  await expectStatus(await post(new URLSearchParams({ image_base64: 'AAEC', colour: 'red' })), 400, 3, /colour/);
+  await expectStatus(await post(new URLSearchParams({ image_base64: '@@not base64@@' })), 400, 3, /RecognizeRequest/);
+  await expectStatus(await post(new URLSearchParams({ image_base64: 'AAEC', filter: 'x' })), 400, 3, /filter/);
+  const file = new FormData();
+  file.set('file', new Blob([PHOTO], { type: 'image/jpeg' }), 'photo.jpg');
+  await expectStatus(await post(file), 400, 3, /\/uploadfile/);
 });
 
 test('/uploadfile passes a raw image body through as google.api.HttpBody', async () => {

@@ -36,7 +36,8 @@ interface JsonFace {
   score: number;
   landmarks: Array<{ x: number; y: number }>;
   matches: JsonMatch[];
-  embedding: number[];
+  /** Present only when asked for (include_embedding). */
+  embedding?: number[];
   embedded: boolean;
 }
 interface JsonRecognizeResponse {
@@ -60,6 +61,11 @@ interface JsonStatus {
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
+
+/** Significant digits of a number as JSON prints it (0.46 → 2). */
+function significantDigits(value: number): number {
+  return value.toExponential().split('e')[0]!.replace(/[-.]/g, '').length;
+}
 
 /** Asserts an HTTP status and returns the JSON body; the message says what came back instead. */
 async function expectJson<T>(response: Response, httpStatus: number): Promise<T> {
@@ -128,9 +134,9 @@ describe('REST API (built-in gateway, real server)', () => {
       assert.match(model['file']!, /\.onnx$/);
       assert.ok('source_sha256' in model);
     }
-    // float 0.46 as proto3 JSON prints it (0.46000000834465027), the same number over gRPC.
-    assert.equal(info['default_threshold'], defaultThreshold);
-    assert.ok(defaultThreshold > 0 && defaultThreshold < 1);
+    // The float32 the server sends (0.46000000834465027 as a double) prints as the configured 0.46.
+    assert.equal(info['default_threshold'], server.config.pipeline.similarityThreshold);
+    assert.equal(Math.fround(info['default_threshold'] as number), defaultThreshold);
   });
 
   it('POST /v1/detect finds the three faces with pixel boxes and five landmarks, no matches', async () => {
@@ -148,11 +154,15 @@ describe('REST API (built-in gateway, real server)', () => {
       assert.equal(face.landmarks.length, 5);
       assert.ok(face.score > 0.5 && face.score <= 1);
       assert.deepEqual(face.matches, []);
-      assert.deepEqual(face.embedding, []);
+      assert.ok(!('embedding' in face), 'no "embedding" key when none was asked for');
       assert.equal(face.embedded, false, 'Detect embeds only when asked');
+      // Floats print as the float32 they are, without binary noise: 9 significant digits at most
+      // (0.46000000834465027 has 17), and still exactly the float the server sent.
+      for (const value of [face.score, face.box.x1, face.box.y2, face.landmarks[0]!.x]) assert.ok(significantDigits(value) <= 9, `${value} printed short`);
+      assert.ok(groupFaces.some((g) => g.score === Math.fround(face.score)), 'the same float32 score as over gRPC');
     }
     const withEmbedding = await expectJson<{ faces: JsonFace[] }>(await post('/v1/detect', { image: crops[0]!.toString('base64'), include_embedding: true }), 200);
-    assert.equal(withEmbedding.faces[0]!.embedding.length, 512);
+    assert.equal(withEmbedding.faces[0]!.embedding?.length, 512);
     assert.equal(withEmbedding.faces[0]!.embedded, true);
   });
 
@@ -161,7 +171,7 @@ describe('REST API (built-in gateway, real server)', () => {
     assert.equal(response.faces.length, 3);
     assert.equal(response.payloads.length, 3);
     assert.equal(response.boxes.length, 3);
-    assert.equal(response.threshold, defaultThreshold);
+    assert.equal(response.threshold, server.config.pipeline.similarityThreshold, 'the threshold prints as configured, without float32 noise');
     response.faces.forEach((face, i) => {
       assert.deepEqual(face.matches, []);
       assert.deepEqual(response.payloads[i], []);
@@ -171,6 +181,22 @@ describe('REST API (built-in gateway, real server)', () => {
       // Same face order: the integer box is the float box, rounded.
       [face.box.x1, face.box.y1, face.box.x2, face.box.y2].forEach((v, k) => assert.ok(Math.abs(v - box[k]!) <= 1, `${box} vs ${JSON.stringify(face.box)}`));
     });
+  });
+
+  it('POST /base64 as the seed\'s form (image_base64, urlencoded or multipart) answers as the JSON body does', async () => {
+    const viaJson = await recognizeBase64(group, { top_k: 2 });
+    const urlencoded = await fetch(`${base}/base64`, { method: 'POST', body: new URLSearchParams({ image_base64: group.toString('base64'), top_k: '2' }) });
+    const fields = new FormData();
+    fields.set('image_base64', group.toString('base64'));
+    fields.set('top_k', '2');
+    const multipart = await fetch(`${base}/base64`, { method: 'POST', body: fields });
+    for (const response of [urlencoded, multipart]) {
+      const body = await expectJson<JsonRecognizeResponse>(response, 200);
+      assert.deepEqual(body.boxes, viaJson.boxes);
+      assert.deepEqual(body.faces.map((f) => f.box), viaJson.faces.map((f) => f.box));
+    }
+    // A form without the field is the gateway's 400, before any inference.
+    await expectStatus(await fetch(`${base}/base64`, { method: 'POST', body: new URLSearchParams({ top_k: '1' }) }), 400, 3, /image_base64/);
   });
 
   it('enrols through POST /v1/subjects/{subject_id}/faces; the same photo again is a duplicate', async () => {
@@ -219,7 +245,7 @@ describe('REST API (built-in gateway, real server)', () => {
     assert.deepEqual(strict.faces.flatMap((f) => f.matches), []);
     assert.ok(Math.abs(strict.threshold - 0.999) < 1e-6);
     const withEmbedding = await recognizeBase64(crops[0]!, { include_embedding: true });
-    assert.equal(withEmbedding.faces[0]!.embedding.length, 512);
+    assert.equal(withEmbedding.faces[0]!.embedding?.length, 512);
   });
 
   it('matches nobody in a photo of strangers', async () => {
@@ -279,7 +305,7 @@ describe('REST API (built-in gateway, real server)', () => {
     const same = await expectJson<Verify>(await post('/v1/verify', { image_a: a.toString('base64'), image_b: aSmall.toString('base64') }), 200);
     assert.equal(same.verified, true, `similarity ${same.similarity}`);
     assert.ok(same.similarity >= same.threshold);
-    assert.equal(same.threshold, defaultThreshold);
+    assert.equal(same.threshold, server.config.pipeline.similarityThreshold);
     assert.equal(same.face_a.landmarks.length, 5);
     assert.equal(same.face_b.landmarks.length, 5);
     const different = await expectJson<Verify>(await post('/v1/verify', { image_a: a.toString('base64'), image_b: crops[1]!.toString('base64') }), 200);

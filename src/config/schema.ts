@@ -3,9 +3,9 @@
  * flag, default and unit. `load.ts` parses env + argv against this table once;
  * the README's configuration table is checked against it by a test.
  *
- * Names fixed by the issues (GRPC_PORT, DATA_DIR, QDRANT_URL, AUTH_*, …) are
- * kept; the rest are FACEREC_<SECTION>__<KEY>, as immich does with
- * MACHINE_LEARNING_.
+ * Names deployments already set (GRPC_PORT, DATA_DIR, QDRANT_URL, AUTH_*, …)
+ * and the standard OTEL_* ones are kept as they are; the rest are
+ * FACEREC_<SECTION>__<KEY>, as immich does with MACHINE_LEARNING_.
  */
 
 export type SettingType = 'int' | 'number' | 'string' | 'boolean' | 'list';
@@ -96,6 +96,8 @@ export const CONFIG_SCHEMA = {
   },
   telemetry: {
     logLevel: s({ type: 'string', default: 'info', choices: ['debug', 'info', 'warn', 'error'], env: 'FACEREC_LOG_LEVEL', flag: '--log-level', description: 'log level (JSON lines on stderr)' }),
+    // A subject id names a person, and a trace backend is usually seen by more people, for longer, than the gallery.
+    spanSubjectIds: s({ type: 'boolean', default: false, env: 'FACEREC_TELEMETRY__SPAN_SUBJECT_IDS', description: 'record the subject id (facerec.subject.id) on ingest.item, store.upsert and store.delete spans; off because an identity is personal data' }),
   },
 } as const;
 

@@ -6,6 +6,12 @@
  * upstreams, transcoder service, JWKS) and what a deployment relies on
  * (check-operations.ts: loopback admin, health endpoint, stream timeouts,
  * body limit).
+ *
+ * Why a checker of our own: the machines that build and test facerec have no
+ * Envoy binary and no container runtime, so `envoy --mode validate` cannot run
+ * in CI. Decoding against Envoy's own API protos catches what a schema can
+ * (it does not evaluate Envoy's `validate.rules` constraints), and where
+ * Envoy is installed its own validation remains the authority.
  */
 import { fromJson, type FileRegistry } from '@bufbuild/protobuf';
 import { parse as parseYaml } from 'yaml';

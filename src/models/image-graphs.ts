@@ -8,6 +8,12 @@
  * and give uint8 NHWC, the input of the (batched) landmark and embedding
  * models.
  *
+ * Building these graphs by hand departs from using a well-kept library
+ * (sharp) for image work: the library was correct, but its fixed cost per
+ * call made it the largest per-face cost after the models. Writing the two
+ * graphs keeps the pixels off the event loop and in the runtime that is
+ * already loaded, at the price of the parity tests below.
+ *
  * They mirror what libvips computed, so outputs stay within rounding of
  * the sharp versions (src/pipeline/face-image-ops.spec.ts, align.spec.ts):
  * - crop: `resize(64, 64, { kernel: 'linear' })` is a triangle filter

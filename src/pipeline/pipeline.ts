@@ -18,9 +18,33 @@ import { boxHeight, boxWidth, type DetectedFace, type Detection, type PipelineRe
 
 export type StageName = 'decode' | 'detect' | 'landmarks' | 'align' | 'embed';
 
+/**
+ * What the pipeline tells its instrumentation about a stage; tracing records
+ * them as span attributes (telemetry/spans.ts names them). Plain facts, so the
+ * pipeline knows nothing of OpenTelemetry.
+ */
+export interface StageFacts {
+  /** Bytes of the encoded image (decode). */
+  readonly imageBytes?: number;
+  /** Size of the image as sent, before any shrink on decode. */
+  readonly imageWidth?: number;
+  readonly imageHeight?: number;
+  /** Faces the detector found (detect). */
+  readonly faces?: number;
+  /** The model the stage runs. */
+  readonly model?: 'detector' | 'landmarks' | 'embedder';
+}
+
+export interface StageFactsOf<T> {
+  /** Known before the stage runs, so recorded even when it fails. */
+  readonly before?: StageFacts;
+  /** Read from the stage's result. */
+  readonly after?: (result: T) => StageFacts;
+}
+
 /** Wraps each stage, e.g. in a tracing span or a timer; the default runs it as is. */
 export interface PipelineInstrumentation {
-  stage<T>(name: StageName, fn: () => Promise<T>): Promise<T>;
+  stage<T>(name: StageName, fn: () => Promise<T>, facts?: StageFactsOf<T>): Promise<T>;
 }
 
 export const passthroughInstrumentation: PipelineInstrumentation = { stage: (_name, fn) => fn() };
@@ -80,6 +104,9 @@ export interface FacePipeline {
   analyzeImage(image: RgbImage, options?: AnalyzeOptions): Promise<PipelineResult>;
 }
 
+const LANDMARKS_FACTS: StageFactsOf<unknown> = { before: { model: 'landmarks' } };
+const EMBED_FACTS: StageFactsOf<unknown> = { before: { model: 'embedder' } };
+
 export function createFacePipeline(options: FacePipelineOptions): FacePipeline {
   const { runners, settings, imageOps } = options;
   const instrumentation = options.instrumentation ?? passthroughInstrumentation;
@@ -87,15 +114,15 @@ export function createFacePipeline(options: FacePipelineOptions): FacePipeline {
   async function embedAligned(image: RgbImage, landmarks: readonly Point[], flipAverage: boolean, signal?: AbortSignal): Promise<Float32Array> {
     if (!flipAverage) {
       const aligned = await instrumentation.stage('align', () => alignFace(image, landmarks, imageOps));
-      return instrumentation.stage('embed', () => embedFace(aligned, runners.embedder, signal));
+      return instrumentation.stage('embed', () => embedFace(aligned, runners.embedder, signal), EMBED_FACTS);
     }
     const crops = await instrumentation.stage('align', () => alignFaceAndMirror(image, landmarks, imageOps));
-    return instrumentation.stage('embed', () => embedFlipAveraged(crops.aligned, crops.mirrored, runners.embedder, signal));
+    return instrumentation.stage('embed', () => embedFlipAveraged(crops.aligned, crops.mirrored, runners.embedder, signal), EMBED_FACTS);
   }
 
   async function processFace(image: RgbImage, detection: Detection, work: FaceWork): Promise<DetectedFace> {
     const { embed, flipAverage, signal } = work;
-    const points68 = await instrumentation.stage('landmarks', () => predictLandmarks(image, detection.box, runners.landmarks, imageOps, signal));
+    const points68 = await instrumentation.stage('landmarks', () => predictLandmarks(image, detection.box, runners.landmarks, imageOps, signal), LANDMARKS_FACTS);
     const landmarks = fivePointsFrom68(points68);
     const bigEnough = Math.min(boxWidth(detection.box), boxHeight(detection.box)) >= settings.minFaceSizePx;
     if (!embed || !bigEnough) return { ...detection, landmarks };
@@ -106,8 +133,10 @@ export function createFacePipeline(options: FacePipelineOptions): FacePipeline {
   async function analyzeImage(image: RgbImage, analyzeOptions: AnalyzeOptions = {}): Promise<PipelineResult> {
     const { signal } = analyzeOptions;
     const work: FaceWork = { embed: analyzeOptions.embed ?? true, flipAverage: analyzeOptions.flipAverage ?? false, ...(signal ? { signal } : {}) };
-    const detections = await instrumentation.stage('detect', () =>
-      detectFaces(image, runners.detector, { scoreThreshold: settings.detectScoreThreshold, nmsIouThreshold: settings.nmsIouThreshold }, signal),
+    const detections = await instrumentation.stage(
+      'detect',
+      () => detectFaces(image, runners.detector, { scoreThreshold: settings.detectScoreThreshold, nmsIouThreshold: settings.nmsIouThreshold }, signal),
+      { before: { model: 'detector' }, after: (found) => ({ faces: found.length }) },
     );
     // A crowd (or a detector fooled by texture) can give thousands of boxes:
     // only the largest get the per-face model work, the rest keep the
@@ -122,7 +151,10 @@ export function createFacePipeline(options: FacePipelineOptions): FacePipeline {
   return {
     analyzeImage,
     async analyze(bytes, analyzeOptions) {
-      const image = await instrumentation.stage('decode', () => decodeImage(bytes, settings));
+      const image = await instrumentation.stage('decode', () => decodeImage(bytes, settings), {
+        before: { imageBytes: bytes.length },
+        after: (decoded) => ({ imageWidth: decoded.sourceWidth, imageHeight: decoded.sourceHeight }),
+      });
       const result = await analyzeImage(image, analyzeOptions);
       return inSourcePixels(result, image.sourceWidth, image.sourceHeight);
     },

@@ -13,11 +13,11 @@ import {
   captureContext,
   createMetrics,
   createPipelineInstrumentation,
+  createSpanRunner,
   getFacerecTracer,
   recordBatchSpan,
   startMetricsServer,
   traceStore,
-  withSpan,
   type FacerecMetrics,
   type Tracer,
 } from '../telemetry/index.js';
@@ -93,7 +93,8 @@ export async function startFacerec(config: Config, { logger }: StartOptions): Pr
   const version = await packageVersion();
   const tracer = getFacerecTracer(version);
   const metrics = createMetrics({ onCollectError: (error) => logger.warn('metrics collection failed', { error: String(error) }) });
-  const store = traceStore(rawStore, tracer);
+  const spanPrivacy = { subjectIds: config.telemetry.spanSubjectIds };
+  const store = traceStore(rawStore, tracer, spanPrivacy);
   const runners = createRunners(sessions, config, metrics, tracer);
   const pipeline = createFacePipeline({ runners: withRequestContext(runners), imageOps: sessions.imageOps, settings: config.pipeline, instrumentation: createPipelineInstrumentation(tracer) });
   const analyzer: FaceAnalyzer = {
@@ -138,7 +139,7 @@ export async function startFacerec(config: Config, { logger }: StartOptions): Pr
     similarityThreshold: config.pipeline.similarityThreshold,
     info,
     hooks,
-    span: (name, fn) => withSpan(tracer, name, fn),
+    span: createSpanRunner(tracer, spanPrivacy),
     onStream: (delta) => (delta > 0 ? metrics.streamOpened() : metrics.streamClosed()),
     maxIngestItems: config.server.maxIngestItems,
     faceChoice: { defaultPolicy: facePolicyNamed(config.enrolment.defaultFacePolicy), dominantAreaRatio: config.enrolment.dominantAreaRatio },

@@ -4,7 +4,7 @@
  * are enrolled. Items are processed a few at a time so the faces of
  * neighbouring items share model batches.
  */
-import { SPAN } from '../telemetry/names.js';
+import { ATTR, SPAN } from '../telemetry/names.js';
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { FacerecError } from '../errors.js';
 import { FacePolicy, type EnrollFaceResponse, type IngestRequest, type IngestSummary, type ItemError } from '../gen/facerec/v1/facerec.js';
@@ -164,7 +164,11 @@ export function createIngestHandlers(options: IngestOptions): UntypedServiceImpl
       // One bad item is reported and the stream goes on; only a cancelled call stops it.
       await forEachConcurrently(indexed(), { depth: options.concurrency ?? 2, signal: context.signal }, async ({ item, index }) => {
         try {
-          const duplicate = await span(SPAN.ingestItem, async () => (await alreadyEnrolled(item)) || (await enrolOne(item, context)).duplicate);
+          // The subject id is recorded only where the operator allows it (telemetry.spanSubjectIds).
+          const duplicate = await span(SPAN.ingestItem, async () => (await alreadyEnrolled(item)) || (await enrolOne(item, context)).duplicate, {
+            [ATTR.ingestIndex]: index,
+            [ATTR.subjectId]: item.subjectId,
+          });
           if (duplicate) summary.duplicates++;
           else summary.enrolled++;
         } catch (error) {

@@ -3,7 +3,7 @@
  * typed requests and return typed responses; call plumbing (auth, deadlines,
  * cancellation, error → status) lives in call-context.ts.
  */
-import { SPAN } from '../telemetry/names.js';
+import { ATTR, SPAN } from '../telemetry/names.js';
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { FacerecError } from '../errors.js';
 import type {
@@ -40,7 +40,9 @@ export interface AnalyzeOptions {
   readonly signal?: AbortSignal;
 }
 
-export type SpanRunner = <T>(name: string, fn: () => Promise<T>) => Promise<T>;
+/** Span attributes by their names in telemetry/names.ts (ATTR). */
+export type SpanAttributes = Readonly<Record<string, string | number>>;
+export type SpanRunner = <T>(name: string, fn: () => Promise<T>, attributes?: SpanAttributes) => Promise<T>;
 const noSpan: SpanRunner = (_name, fn) => fn();
 
 /** The pipeline as the server sees it. */
@@ -109,10 +111,10 @@ export function createFaceRecognitionService(options: ServiceOptions): UntypedSe
     return toRecognizeResponse(result, faces, threshold);
   }
 
-  async function recognizeFrame(frame: Frame, context: CallContext): Promise<FrameResult> {
+  async function recognizeFrame(frame: Frame, frameIndex: number, context: CallContext): Promise<FrameResult> {
     const started = performance.now();
     try {
-      const response = await span(SPAN.streamFrame, () => recognize(frame.image, frame, context));
+      const response = await span(SPAN.streamFrame, () => recognize(frame.image, frame, context), { [ATTR.streamFrameIndex]: frameIndex });
       return { cameraId: frame.cameraId, sequence: frame.sequence, faces: response.faces, error: undefined, latencyMs: performance.now() - started };
     } catch (error) {
       // A bad frame is reported in its result; the stream goes on.
@@ -165,7 +167,9 @@ export function createFaceRecognitionService(options: ServiceOptions): UntypedSe
         // models, so one camera keeps the batcher busier; each result still
         // leaves as soon as it and the frames before it are done.
         const depth = options.streamWindow ?? 2;
-        await mapInOrder(frames, { depth, signal: context.signal }, (frame) => recognizeFrame(frame, context), write);
+        // mapInOrder starts the work of each frame in arrival order, so this counts frames as they came.
+        let frameIndex = 0;
+        await mapInOrder(frames, { depth, signal: context.signal }, (frame) => recognizeFrame(frame, frameIndex++, context), write);
       } finally {
         options.onStream?.(-1);
       }

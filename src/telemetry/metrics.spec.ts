@@ -107,6 +107,15 @@ describe('createMetrics', () => {
     assert.equal(sample(await b.scrape(), METRIC.facesDetected), 0);
     assert.equal(sample(await b.scrape(), 'process_cpu_user_seconds_total'), undefined);
   });
+  it('exposes exactly the metrics names.ts lists, Prometheus-valid and with their unit', async () => {
+    const text = await createMetrics({ processMetrics: false }).scrape();
+    const exposed = [...text.matchAll(/^# TYPE (\S+) \w+$/gm)].map((m) => m[1]!);
+    assert.deepEqual([...exposed].sort(), Object.values(METRIC).sort());
+    for (const name of exposed) {
+      assert.match(name, /^facerec_[a-z_]+$/);
+      if (name.includes('duration') || name.includes('wait')) assert.match(name, /_seconds$/);
+    }
+  });
   it('names gRPC codes as status.proto does', () => {
     assert.equal(grpcCodeName(0), 'OK');
     assert.equal(grpcCodeName(8), 'RESOURCE_EXHAUSTED');

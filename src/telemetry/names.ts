@@ -24,9 +24,6 @@ export const SPAN = {
 
 export type SpanName = (typeof SPAN)[keyof typeof SPAN];
 
-/** Pipeline stages that `createPipelineInstrumentation().stage()` accepts. */
-export type StageName = SpanName;
-
 export const ATTR = {
   batchSize: 'facerec.batch.size',
   /** On `batch.run`: every item's wait, in batch order. On `batch.wait`: this item's. */
@@ -40,6 +37,7 @@ export const ATTR = {
   imageHeight: 'facerec.image.height',
   storeTopK: 'facerec.store.top_k',
   storeMatches: 'facerec.store.matches',
+  /** Personal data: set only when `telemetry.spanSubjectIds` is on (spans.ts `SpanPrivacy`). */
   subjectId: 'facerec.subject.id',
   ingestIndex: 'facerec.ingest.index',
   streamFrameIndex: 'facerec.stream.frame_index',

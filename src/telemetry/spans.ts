@@ -14,7 +14,8 @@ import {
   type SpanContext,
   type Tracer,
 } from '@opentelemetry/api';
-import { ATTR, SPAN, TRACER_NAME, type StageName } from './names.js';
+import type { PipelineInstrumentation, StageFacts } from '../pipeline/pipeline.js';
+import { ATTR, SPAN, TRACER_NAME } from './names.js';
 
 export type { Context, Span, SpanContext, Tracer };
 
@@ -59,13 +60,51 @@ export function withSpan<T>(
   });
 }
 
-export interface PipelineInstrumentation {
-  /** Runs fn in an active child span named after the stage. */
-  stage<T>(name: StageName, fn: (span: Span) => T | Promise<T>, attributes?: Attributes): Promise<T>;
+/** The pipeline's stage facts as span attributes. */
+function stageAttributes(facts: StageFacts): Attributes {
+  const attributes: Attributes = {};
+  if (facts.imageBytes !== undefined) attributes[ATTR.imageBytes] = facts.imageBytes;
+  if (facts.imageWidth !== undefined) attributes[ATTR.imageWidth] = facts.imageWidth;
+  if (facts.imageHeight !== undefined) attributes[ATTR.imageHeight] = facts.imageHeight;
+  if (facts.faces !== undefined) attributes[ATTR.facesCount] = facts.faces;
+  if (facts.model !== undefined) attributes[ATTR.modelName] = facts.model;
+  return attributes;
 }
 
+/** One active child span per pipeline stage, carrying the facts the pipeline reports. */
 export function createPipelineInstrumentation(tracer: Tracer): PipelineInstrumentation {
-  return { stage: (name, fn, attributes) => withSpan(tracer, name, fn, attributes) };
+  return {
+    stage: (name, fn, facts) =>
+      withSpan(tracer, name, async (span) => {
+        const result = await fn();
+        if (facts?.after) span.setAttributes(stageAttributes(facts.after(result)));
+        return result;
+      }, facts?.before ? stageAttributes(facts.before) : undefined),
+  };
+}
+
+export interface SpanPrivacy {
+  /**
+   * Record `facerec.subject.id` on spans. A subject id names a person, and
+   * traces usually go to a backend with wider access and longer retention
+   * than the gallery, so this is off unless the operator turns it on
+   * (`telemetry.spanSubjectIds`).
+   */
+  readonly subjectIds: boolean;
+}
+
+/** The attributes a span may carry under `privacy`: subject ids only when allowed. */
+export function allowedAttributes(attributes: Attributes, privacy: SpanPrivacy): Attributes {
+  if (privacy.subjectIds || !(ATTR.subjectId in attributes)) return attributes;
+  const rest = { ...attributes };
+  delete rest[ATTR.subjectId];
+  return rest;
+}
+
+/** Runs fn in a named span with attributes, subject ids only as `privacy` allows (the server's `span` option). */
+export function createSpanRunner(tracer: Tracer, privacy: SpanPrivacy) {
+  return <T>(name: string, fn: () => Promise<T>, attributes?: Attributes): Promise<T> =>
+    withSpan(tracer, name, () => fn(), attributes && allowedAttributes(attributes, privacy));
 }
 
 /** Accepts what a batcher item may carry: an OTel Context, a SpanContext, or nothing. */

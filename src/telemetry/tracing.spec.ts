@@ -54,12 +54,12 @@ describe('tracing through a real OTLP/gRPC receiver', () => {
     const tracer = getFacerecTracer();
     const pipeline = createPipelineInstrumentation(tracer);
     await withSpan(tracer, 'request', async () => {
-      await pipeline.stage(SPAN.decode, () => 'pixels');
-      await pipeline.stage(SPAN.detect, async (span) => {
-        span.setAttribute(ATTR.facesCount, 2);
-        await pipeline.stage(SPAN.landmarks, () => undefined);
-      });
-      await assert.rejects(pipeline.stage(SPAN.embed, () => { throw Object.assign(new Error('ort failed'), { code: 'MODEL_RUN_FAILED' }); }), /ort failed/);
+      await pipeline.stage('decode', async () => 'pixels', { before: { imageBytes: 1234 }, after: () => ({ imageWidth: 640, imageHeight: 480 }) });
+      await pipeline.stage('detect', async () => {
+        await pipeline.stage('landmarks', async () => undefined);
+        return [1, 2];
+      }, { before: { model: 'detector' }, after: (found) => ({ faces: found.length }) });
+      await assert.rejects(pipeline.stage('embed', async () => { throw Object.assign(new Error('ort failed'), { code: 'MODEL_RUN_FAILED' }); }, { before: { model: 'embedder' } }), /ort failed/);
     });
     await handle.forceFlush();
     const spans = await receiver.waitForSpans((all) => all.some((s) => s.name === 'request'));
@@ -71,7 +71,14 @@ describe('tracing through a real OTLP/gRPC receiver', () => {
       assert.equal(child!.parentSpanId, request.spanId);
     }
     assert.equal(landmarks!.parentSpanId, detect!.spanId);
+    assert.deepEqual(
+      [decode!.attributes[ATTR.imageBytes], decode!.attributes[ATTR.imageWidth], decode!.attributes[ATTR.imageHeight]],
+      [1234, 640, 480],
+    );
     assert.equal(detect!.attributes[ATTR.facesCount], 2);
+    assert.equal(detect!.attributes[ATTR.modelName], 'detector');
+    // Facts known before the stage ran are kept when it fails.
+    assert.equal(embed!.attributes[ATTR.modelName], 'embedder');
     assert.equal(embed!.status.code, 'STATUS_CODE_ERROR');
     assert.equal(embed!.status.message, 'ort failed');
     assert.equal(embed!.attributes[ATTR.errorCode], 'MODEL_RUN_FAILED');
@@ -114,11 +121,11 @@ describe('tracing through a real OTLP/gRPC receiver', () => {
     const protoDir = new URL('../../test/support/otlp/', import.meta.url).pathname;
     const loaded = grpc.loadPackageDefinition(loadSync('trace_service.proto', { includeDirs: [protoDir] })) as any;
     const Service = loaded.opentelemetry.proto.collector.trace.v1.TraceService;
-    const pipeline = createPipelineInstrumentation(getFacerecTracer());
+    const tracer = getFacerecTracer();
     const server = new grpc.Server();
     server.addService(Service.service, {
       Export: (_call: unknown, callback: GrpcJs.sendUnaryData<unknown>) => {
-        void pipeline.stage(SPAN.storeSearch, () => undefined).then(() => callback(null, {}));
+        void withSpan(tracer, SPAN.storeSearch, () => undefined).then(() => callback(null, {}));
       },
     });
     const port = await new Promise<number>((resolve, reject) =>

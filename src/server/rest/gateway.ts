@@ -3,6 +3,14 @@
  * process. Each HTTP request is transcoded by the google.api.http rules of the
  * descriptor set and forwarded over gRPC to the facerec server, so auth,
  * errors and behaviour are exactly the gRPC ones; only the envelope differs.
+ *
+ * Why a second front end beside Envoy, which deployments use and which would
+ * otherwise own REST and the HTTP statuses alone: Envoy cannot run on the
+ * machines that build and test facerec, and a single-machine install should
+ * not need a proxy to serve the REST routes its clients already use. It stays
+ * a copy of Envoy rather than a second API by reading the same descriptor and
+ * using Envoy's status table (http-status.ts); envoy/envoy.yaml remains the
+ * deployment path, and docs/rest.md lists where the two differ.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -15,6 +23,7 @@ import { encodeRequest, decodeResponse } from './transcode.js';
 import { GATEWAY_ERRORS, GatewayError, httpStatusOfGrpc, rpcStatusJson } from './http-status.js';
 import { applyCors } from './cors.js';
 import { readBody } from './body.js';
+import { isSeedForm, readSeedForm } from './form-body.js';
 import { MESSAGE_ENVELOPE_BYTES } from '../grpc-server.js';
 import { describeCause } from '../status.js';
 import type { Logger } from '../../logger.js';
@@ -103,7 +112,8 @@ async function handle(ctx: HandlerContext, req: IncomingMessage, res: ServerResp
     }
     const body = await readBody(req, ctx.options.maxBodyBytes);
     const contentType = headerOf(req, 'content-type') ?? '';
-    const request = encodeRequest(ctx.registry, match.rule, { contentType, body, query: url.searchParams, bindings: match.bindings });
+    const form = isSeedForm(match.rule, contentType) ? await readSeedForm(contentType, body) : undefined;
+    const request = encodeRequest(ctx.registry, match.rule, { contentType, body, query: url.searchParams, bindings: match.bindings, ...(form ? { form } : {}) });
     const metadata = new Metadata();
     for (const name of FORWARDED_HEADERS) {
       const value = name === 'x-request-id' ? requestId : headerOf(req, name);

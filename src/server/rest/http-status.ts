@@ -47,7 +47,6 @@ export const GATEWAY_ERRORS = {
   methodNotAllowed: { http: 405, grpc: GrpcStatus.UNIMPLEMENTED },
   payloadTooLarge: { http: 413, grpc: GrpcStatus.RESOURCE_EXHAUSTED },
   unsupportedMediaType: { http: 415, grpc: GrpcStatus.INVALID_ARGUMENT },
-  badGateway: { http: 503, grpc: GrpcStatus.UNAVAILABLE },
 } as const;
 
 export type GatewayErrorKind = keyof typeof GATEWAY_ERRORS;

@@ -1,13 +1,15 @@
 /**
  * HTTP request ↔ protobuf bytes, the way Envoy's gRPC-JSON transcoder does it:
  * path bindings and (for bodiless verbs) query parameters fill request fields,
- * a `body: "*"` JSON body fills the rest by the proto3 JSON mapping, and a
+ * a `body: "*"` JSON body fills the rest by the proto3 JSON mapping (or, on
+ * `/base64` only, a form: form-body.ts), and a
  * google.api.HttpBody request or response passes through untouched.
  */
 import { create, fromJson, toBinary, fromBinary, toJson, type DescField, type DescMessage, type FileRegistry, type JsonObject, type JsonValue } from '@bufbuild/protobuf';
 import { ScalarType } from '@bufbuild/protobuf';
 import type { HttpRule } from './descriptor.js';
 import { GatewayError } from './http-status.js';
+import { tidyJson } from './json-output.js';
 
 export const HTTP_BODY_TYPE = 'google.api.HttpBody';
 
@@ -16,6 +18,8 @@ export interface IncomingHttp {
   readonly body: Buffer;
   readonly query: URLSearchParams;
   readonly bindings: Record<string, string>;
+  /** A form body already parsed (form-body.ts): its fields fill the request as query parameters would. */
+  readonly form?: ReadonlyArray<readonly [string, string]>;
 }
 
 export function isHttpBody(message: DescMessage): boolean {
@@ -33,6 +37,8 @@ export function encodeRequest(registry: FileRegistry, rule: HttpRule, http: Inco
   for (const [name, value] of Object.entries(http.bindings)) setPath(input, json, name, value);
   if (rule.body === '') {
     for (const [name, value] of http.query) setPath(input, json, name, value);
+  } else if (http.form) {
+    for (const [name, value] of http.form) setPath(input, json, name, value);
   } else if (http.body.length > 0) {
     if (!/^application\/json\b/i.test(http.contentType) && http.contentType !== '') {
       throw new GatewayError('unsupportedMediaType', `unsupported media type ${http.contentType}: this route takes application/json`);
@@ -58,7 +64,7 @@ export interface OutgoingHttp {
   readonly body: Buffer;
 }
 
-/** Turns the serialised response into the HTTP body (proto field names, implicit fields printed). */
+/** Turns the serialised response into the HTTP body (proto field names, implicit fields printed, floats tidied: json-output.ts). */
 export function decodeResponse(registry: FileRegistry, rule: HttpRule, bytes: Buffer): OutgoingHttp {
   const output = rule.method.output;
   const message = fromBinary(output, new Uint8Array(bytes));
@@ -66,7 +72,7 @@ export function decodeResponse(registry: FileRegistry, rule: HttpRule, bytes: Bu
     const body = message as unknown as { contentType: string; data: Uint8Array };
     return { contentType: body.contentType || 'application/octet-stream', body: Buffer.from(body.data) };
   }
-  const json = toJson(output, message, { registry, useProtoFieldName: true, alwaysEmitImplicit: true });
+  const json = tidyJson(output, toJson(output, message, { registry, useProtoFieldName: true, alwaysEmitImplicit: true }));
   return { contentType: 'application/json', body: Buffer.from(JSON.stringify(json)) };
 }
 
@@ -109,7 +115,7 @@ function findField(message: DescMessage, name: string): DescField | undefined {
 function scalarFromString(field: DescField, value: string, path: string): JsonValue {
   const scalar = field.fieldKind === 'scalar' || field.fieldKind === 'list' ? field.scalar : undefined;
   if (field.fieldKind === 'enum' || (field.fieldKind === 'list' && field.listKind === 'enum')) return value;
-  if (scalar === undefined) throw new GatewayError('badRequest', `parameter "${path}" cannot be set from the URL`);
+  if (scalar === undefined) throw new GatewayError('badRequest', `parameter "${path}" cannot be set from the URL or a form`);
   if (scalar === ScalarType.BOOL) {
     if (value === 'true' || value === '1') return true;
     if (value === 'false' || value === '0') return false;
