@@ -120,6 +120,16 @@ test('a missing cluster or one without HTTP/2 fails', () => {
   assertFails(variant((c) => (c.static_resources.clusters = c.static_resources.clusters.filter((x: Json) => x.name !== 'otel_collector'))), /tracer envoy\.tracers\.opentelemetry names cluster "otel_collector"/);
 });
 
+test('an API cluster that would send every request to one replica fails', () => {
+  const config = parse(source) as Json;
+  const cluster = clusterOf(config, 'facerec_grpc');
+  assert.deepEqual([cluster.type, cluster.lb_policy], ['STRICT_DNS', 'ROUND_ROBIN'], 'one host per pod, the next one each request');
+  assert.equal(cluster.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address, 'facerec-pods', 'the headless Service (k8s/base/facerec.yaml)');
+  assertFails(variant((c) => (clusterOf(c, 'facerec_grpc').type = 'LOGICAL_DNS')), /"facerec_grpc" .* is LOGICAL_DNS: Envoy would use one address at a time/);
+  assertFails(variant((c) => (clusterOf(c, 'facerec_grpc').lb_policy = 'RING_HASH')), /lb_policy RING_HASH/);
+  assertFails(variant((c) => delete clusterOf(c, 'facerec_grpc').health_checks), /no health_checks/);
+});
+
 test('transcoder: unknown service, missing descriptor, unconverted status fail', () => {
   assertFails(variant((c) => (filterOf(c, 'envoy.filters.http.grpc_json_transcoder').services = ['facerec.v1.Nope'])), /facerec\.v1\.Nope is not in the descriptor set/);
   assertFails(variant((c) => (filterOf(c, 'envoy.filters.http.grpc_json_transcoder').proto_descriptor = '/etc/envoy/other.pb')), /cannot be read/);

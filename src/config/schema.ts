@@ -57,6 +57,9 @@ export const CONFIG_SCHEMA = {
     qdrantUrl: s({ type: 'string', default: undefined, env: 'QDRANT_URL', flag: '--qdrant-url', description: 'use Qdrant at this URL instead of the embedded gallery' }),
     qdrantApiKey: s({ type: 'string', default: undefined, env: 'QDRANT_API_KEY', description: 'Qdrant API key' }),
     qdrantCollection: s({ type: 'string', default: 'facerec_faces', env: 'FACEREC_STORE__QDRANT_COLLECTION', description: 'Qdrant collection name' }),
+    // Qdrant fixes a collection's shard count when it creates it; the replication factor can be raised later through Qdrant's own API.
+    qdrantShardNumber: s({ type: 'int', default: 1, min: 1, max: 1024, env: 'FACEREC_STORE__QDRANT_SHARD_NUMBER', description: 'shards of each Qdrant collection facerec creates (spread over the cluster\'s nodes); fixed once a collection exists' }),
+    qdrantReplicationFactor: s({ type: 'int', default: 1, min: 1, max: 64, env: 'FACEREC_STORE__QDRANT_REPLICATION_FACTOR', description: 'copies of each shard of a Qdrant collection facerec creates, on different nodes; 2 or more survives losing a node' }),
     annThreshold: s({ type: 'int', default: 20_000, min: 0, env: 'FACEREC_STORE__ANN_THRESHOLD', description: 'gallery size from which the embedded store searches an HNSW index instead of exactly' }),
     hnswConnectivity: s({ type: 'int', default: 32, min: 4, max: 128, env: 'FACEREC_STORE__HNSW_CONNECTIVITY', description: 'HNSW edges per node (M) in the embedded index; fixed when the index is built (a saved index keeps its M)' }),
     hnswExpansionAdd: s({ type: 'int', default: 128, min: 8, max: 4096, env: 'FACEREC_STORE__HNSW_EXPANSION_ADD', description: 'HNSW candidate list while inserting (efConstruction)' }),

@@ -17,7 +17,7 @@ import { fromJson, type FileRegistry } from '@bufbuild/protobuf';
 import { parse as parseYaml } from 'yaml';
 import { CONFIG_SCHEMA } from '../config/schema.js';
 import { FACEREC_SERVICE, unaryMethodsWithoutRule } from '../server/rest/descriptor.js';
-import { checkAdmin, checkBodyLimit, checkJwtExpiry, checkStreamingRoutes, healthEndpoints } from './check-operations.js';
+import { checkAdmin, checkBodyLimit, checkJwtExpiry, checkStreamingRoutes, checkUpstreamSpread, healthEndpoints } from './check-operations.js';
 import { checkJwks } from './jwks.js';
 
 type Json = Record<string, any>;
@@ -98,13 +98,23 @@ function checkHcm(hcm: Json, clusters: Map<string, Json>, inputs: EnvoyCheckInpu
     const type = String(filter.typed_config?.['@type'] ?? '');
     if (!type.startsWith('type.googleapis.com/envoy.extensions.filters.http.')) problems.push(`http filter ${filter.name} has typed_config @type ${type || '(none)'}, not an HTTP filter`);
   }
-  // Route targets: every cluster named by a route exists and speaks HTTP/2 (all upstreams here are gRPC).
+  // Route targets: every cluster named by a route exists, speaks HTTP/2 (all
+  // upstreams here are gRPC) and spreads requests over every replica.
+  const spreadChecked = new Set<string>();
   for (const vhost of (hcm.route_config?.virtual_hosts ?? []) as Json[]) {
     for (const route of (vhost.routes ?? []) as Json[]) {
       const targets: string[] = [];
       if (route.route?.cluster) targets.push(route.route.cluster);
       for (const w of (route.route?.weighted_clusters?.clusters ?? []) as Json[]) targets.push(w.name);
-      for (const name of targets) problems.push(...checkHttp2Cluster(clusters, name, `route ${JSON.stringify(route.match)}`));
+      for (const name of targets) {
+        const usedBy = `route ${JSON.stringify(route.match)}`;
+        problems.push(...checkHttp2Cluster(clusters, name, usedBy));
+        const cluster = clusters.get(name);
+        if (cluster && !spreadChecked.has(name)) {
+          spreadChecked.add(name);
+          problems.push(...checkUpstreamSpread(cluster, usedBy));
+        }
+      }
     }
   }
   const tracing = hcm.tracing?.provider;

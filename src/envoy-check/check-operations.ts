@@ -2,8 +2,9 @@
  * The parts of envoy.yaml a deployment leans on, which Envoy itself accepts
  * in any form: the admin interface only on loopback, a health endpoint for
  * Kubernetes probes, streaming RPCs not cut off by request or route timeouts,
- * a request body limit that fits the largest image the server accepts, and
- * JWT providers that insist on `exp` as the server does.
+ * a request body limit that fits the largest image the server accepts, JWT
+ * providers that insist on `exp` as the server does, and upstream clusters
+ * that spread requests over every server replica.
  */
 import type { FileRegistry } from '@bufbuild/protobuf';
 import { FACEREC_SERVICE } from '../server/rest/descriptor.js';
@@ -103,4 +104,32 @@ export function checkJwtExpiry(jwt: Json): string[] {
   return Object.entries(providers)
     .filter(([, provider]) => provider.require_expiration !== true)
     .map(([name]) => `jwt provider ${name} must set require_expiration: true (the server refuses tokens without exp)`);
+}
+
+/** Cluster types whose hosts are every address the name resolves to, or a list kept up to date. */
+const SPREADING_TYPES = new Set(['STATIC', 'STRICT_DNS', 'EDS']);
+/** Load balancers that pick a host per request among all of them. */
+const PER_REQUEST_POLICIES = new Set(['ROUND_ROBIN', 'LEAST_REQUEST', 'RANDOM']);
+
+/**
+ * A cluster that carries the API must reach every facerec replica, request by
+ * request: a LOGICAL_DNS cluster uses one resolved address at a time (and a
+ * ClusterIP Service is one address), so with HTTP/2 every request would go
+ * down one connection to one pod. STRICT_DNS on a headless Service, or EDS,
+ * gives Envoy each pod as a host.
+ */
+export function checkUpstreamSpread(cluster: Json, usedBy: string): string[] {
+  const problems: string[] = [];
+  const type = String(cluster.type ?? 'STATIC');
+  if (cluster.cluster_type !== undefined) {
+    problems.push(`cluster "${cluster.name}" (${usedBy}) uses an extension cluster_type; use STRICT_DNS on a headless Service or EDS so requests spread over every replica`);
+  } else if (!SPREADING_TYPES.has(type)) {
+    problems.push(`cluster "${cluster.name}" (${usedBy}) is ${type}: Envoy would use one address at a time, so requests would not spread over the replicas; use STRICT_DNS on a headless Service, or EDS`);
+  }
+  const policy = String(cluster.lb_policy ?? 'ROUND_ROBIN');
+  if (!PER_REQUEST_POLICIES.has(policy)) problems.push(`cluster "${cluster.name}" (${usedBy}) lb_policy ${policy}: use ROUND_ROBIN or LEAST_REQUEST to spread requests over the replicas`);
+  if (type === 'STRICT_DNS' && cluster.health_checks === undefined) {
+    problems.push(`cluster "${cluster.name}" (${usedBy}) has no health_checks: between DNS refreshes a stopped replica would still get requests`);
+  }
+  return problems;
 }

@@ -16,7 +16,7 @@ const problems = checkEnvoyConfig(readFileSync(configPath, 'utf8'), {
   readDeployedFile,
 });
 if (problems.length === 0) {
-  process.stdout.write(`${configPath}: OK (decoded as envoy.config.bootstrap.v3.Bootstrap; filters, clusters, transcoder, JWKS, admin address, health endpoint, stream timeouts and body limit cross-checked)\n`);
+  process.stdout.write(`${configPath}: OK (decoded as envoy.config.bootstrap.v3.Bootstrap; filters, clusters and their balancing, transcoder, JWKS, admin address, health endpoint, stream timeouts and body limit cross-checked)\n`);
 } else {
   process.stderr.write(`${configPath}: ${problems.length} problem(s)\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
   process.exitCode = 1;

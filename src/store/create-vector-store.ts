@@ -22,6 +22,8 @@ export async function createVectorStore(config: StoreConfig, options: CreateVect
       url: config.qdrantUrl,
       apiKey: config.qdrantApiKey,
       collection: config.qdrantCollection,
+      shardNumber: config.qdrantShardNumber,
+      replicationFactor: config.qdrantReplicationFactor,
       dimension,
       logger: options.logger,
     });

@@ -18,7 +18,7 @@
  * Modelled (paths as the js client builds them, see its generated_api_client.js):
  *   GET  /collections/{name}/exists          collectionExists  -> { exists }
  *   GET  /collections/{name}                 getCollection     -> CollectionInfo
- *   PUT  /collections/{name}                 createCollection  -> true (409 if it exists)
+ *   PUT  /collections/{name}                 createCollection  -> true (409 if it exists); keeps shard_number, replication_factor
  *   DELETE /collections/{name}               deleteCollection  -> true
  *   PUT  /collections/{name}/index           createPayloadIndex-> UpdateResult (idempotent)
  *   PUT  /collections/{name}/points          upsert            -> UpdateResult
@@ -79,6 +79,9 @@ interface Collection {
   readonly name: string;
   readonly size: number;
   readonly distance: Distance;
+  /** As created; the fake keeps one copy of everything whatever these say. */
+  readonly shardNumber: number;
+  readonly replicationFactor: number;
   readonly points: Map<string, StoredPoint>;
   /** Indexed payload fields and their schema type. */
   readonly payloadSchema: Map<string, string>;
@@ -422,8 +425,8 @@ export async function startFakeQdrant(): Promise<FakeQdrant> {
       config: {
         params: {
           vectors: { size: c.size, distance: c.distance },
-          shard_number: 1,
-          replication_factor: 1,
+          shard_number: c.shardNumber,
+          replication_factor: c.replicationFactor,
           write_consistency_factor: 1,
           on_disk_payload: true,
         },
@@ -475,7 +478,10 @@ export async function startFakeQdrant(): Promise<FakeQdrant> {
         throw formatError(`unknown variant \`${String(distance)}\`, expected one of \`Cosine\`, \`Euclid\`, \`Dot\`, \`Manhattan\``);
       }
       rejectPresent(vectors, ['multivector_config', 'datatype']);
-      collections.set(name, { name, size, distance, points: new Map(), payloadSchema: new Map(), operationId: 0 });
+      // Qdrant defaults both to 1 (shard_number: 1 per node in a cluster; not modelled).
+      const shardNumber = positiveInt(body.shard_number, 'shard_number', 1);
+      const replicationFactor = positiveInt(body.replication_factor, 'replication_factor', 1);
+      collections.set(name, { name, size, distance, shardNumber, replicationFactor, points: new Map(), payloadSchema: new Map(), operationId: 0 });
       return true;
     },
 

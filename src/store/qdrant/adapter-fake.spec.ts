@@ -16,11 +16,14 @@ import { after, before, describe, it } from 'node:test';
 import { QdrantClient } from '@qdrant/js-client-rest';
 
 import { startFakeQdrant, type FakeQdrant } from '../../../test/support/fake-qdrant.js';
+import { recordingLogger } from '../../../test/support/recording-logger.js';
+import { loadConfig } from '../../config/load.js';
 import { isFacerecError } from '../../errors.js';
 import { silentLogger } from '../../logger.js';
 import { toPointUuid } from '../face-id.js';
 import { randomUnit, seededRandom } from '../test-vectors.js';
 import { CONTRACT_DIM, runVectorStoreContract } from '../vector-store.contract.js';
+import { createVectorStore } from '../create-vector-store.js';
 import { QdrantVectorStore } from './adapter.js';
 
 let contractFake: Promise<FakeQdrant> | undefined;
@@ -63,6 +66,30 @@ describe('QdrantVectorStore against a fake Qdrant: beyond the contract', () => {
       QdrantVectorStore.connect({ url: fake.url, collection: 'restart', dimension: CONTRACT_DIM * 2, logger: silentLogger }),
       (err) => isFacerecError(err, 'STORE_CORRUPT'),
     );
+    assert.deepEqual(fake.unmodelled, []);
+  });
+
+  it('creates every collection with the configured shard_number and replication_factor (default 1)', async () => {
+    const layoutOf = async (name: string) => {
+      const { shard_number, replication_factor } = (await client.getCollection(name)).config.params;
+      return { shard_number, replication_factor };
+    };
+    const names = (collection: string) => [collection, `${collection}_subjects`, `${collection}_templates`];
+    const env = { QDRANT_URL: fake.url, FACEREC_STORE__QDRANT_COLLECTION: 'spread', FACEREC_STORE__QDRANT_SHARD_NUMBER: '6', FACEREC_STORE__QDRANT_REPLICATION_FACTOR: '2' };
+    const spread = await createVectorStore(loadConfig({ env }).store, { logger: silentLogger, dimension: CONTRACT_DIM });
+    for (const name of names('spread')) assert.deepEqual(await layoutOf(name), { shard_number: 6, replication_factor: 2 }, name);
+    await spread.close();
+    const plain = await createVectorStore(loadConfig({ env: { QDRANT_URL: fake.url, FACEREC_STORE__QDRANT_COLLECTION: 'plain' } }).store, { logger: silentLogger, dimension: CONTRACT_DIM });
+    for (const name of names('plain')) assert.deepEqual(await layoutOf(name), { shard_number: 1, replication_factor: 1 }, name);
+    await plain.close();
+    // An existing collection keeps its layout (Qdrant cannot reshard it in place); the server says so and serves.
+    const log = recordingLogger();
+    const reopened = await createVectorStore(loadConfig({ env: { ...env, FACEREC_STORE__QDRANT_COLLECTION: 'plain' } }).store, { logger: log.logger, dimension: CONTRACT_DIM });
+    assert.deepEqual(await layoutOf('plain'), { shard_number: 1, replication_factor: 1 });
+    const warning = log.entries.find((e) => e.level === 'warn' && /keeps its own layout/.test(e.message));
+    assert.ok(warning, log.messages().join('\n'));
+    assert.deepEqual([warning['shardNumber'], warning['configuredShardNumber'], warning['configuredReplicationFactor']], [1, 6, 2]);
+    await reopened.close();
     assert.deepEqual(fake.unmodelled, []);
   });
 

@@ -20,7 +20,7 @@ import {
 } from '../vector-store.js';
 import { meanTemplate } from '../subject-template.js';
 import { candidateFaceCount, closestFacePerSubject, rankByTemplate } from '../subject-ranking.js';
-import { ensureCollections, subjectsCollectionOf, templatesCollectionOf } from './collections.js';
+import { ensureCollections, SINGLE_NODE_LAYOUT, subjectsCollectionOf, templatesCollectionOf } from './collections.js';
 
 export interface QdrantVectorStoreOptions {
   readonly url: string;
@@ -28,6 +28,10 @@ export interface QdrantVectorStoreOptions {
   /** Faces collection; subjects live in `<collection>_subjects`. */
   readonly collection: string;
   readonly dimension?: number;
+  /** Shards of each collection facerec creates (Qdrant's `shard_number`); default 1. */
+  readonly shardNumber?: number;
+  /** Copies of each shard on different Qdrant nodes (`replication_factor`); default 1. */
+  readonly replicationFactor?: number;
   /** Points per upsert request. */
   readonly upsertBatchSize?: number;
   /** Failed Qdrant calls are logged here with their cause; callers get STORE_UNAVAILABLE. */
@@ -99,13 +103,17 @@ export class QdrantVectorStore implements VectorStore {
   static async connect(options: QdrantVectorStoreOptions): Promise<QdrantVectorStore> {
     const client = new QdrantClient({ url: options.url, apiKey: options.apiKey, checkCompatibility: false });
     const dimension = options.dimension ?? EMBEDDING_DIM;
-    const { createdTemplates } = await guard(options.logger, 'connect', () => ensureCollections(client, options.collection, dimension));
+    const layout = {
+      shardNumber: options.shardNumber ?? SINGLE_NODE_LAYOUT.shardNumber,
+      replicationFactor: options.replicationFactor ?? SINGLE_NODE_LAYOUT.replicationFactor,
+    };
+    const { createdTemplates } = await guard(options.logger, 'connect', () => ensureCollections(client, options.collection, dimension, layout, options.logger));
     const store = new QdrantVectorStore(client, options.collection, dimension, options.upsertBatchSize ?? 256, options.logger);
     if (createdTemplates) {
       const subjects = await store.#guard('buildTemplates', () => store.#buildAllTemplates());
       if (subjects > 0) options.logger.info('store: subject templates computed for an existing gallery', { collection: options.collection, subjects });
     }
-    options.logger.info('store: Qdrant collections ready', { url: options.url, collection: options.collection, dimension });
+    options.logger.info('store: Qdrant collections ready', { url: options.url, collection: options.collection, dimension, ...layout });
     return store;
   }
 

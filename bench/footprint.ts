@@ -1,0 +1,140 @@
+/**
+ * `npm run bench:footprint [-- --seconds 30 --concurrency 8 --threads 2]`:
+ * the memory and CPU one facerec server uses, for sizing its Kubernetes
+ * requests and limits (k8s/base/facerec.yaml).
+ *
+ * Runs the compiled server (`node bin/facerec.js serve`, what the image runs;
+ * the npm script compiles first) as its own process on the embedded store,
+ * waits for it to serve, reads its resident memory idle, then sends Recognize
+ * calls with the group photos of test/photos (1920 px, several faces each) at
+ * a fixed concurrency for a fixed time, sampling resident memory every 200 ms.
+ * Memory and CPU come from /proc/<pid> (Linux): VmRSS now, VmHWM (the peak),
+ * and utime + stime over the load as cores busy on average.
+ *
+ * On a machine other jobs share, throughput and CPU per call are lower
+ * bounds of a quiet machine's; memory depends little on that.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { credentials } from '@grpc/grpc-js';
+import { FacePolicy, FaceRecognitionClient } from '../src/gen/facerec/v1/facerec.js';
+import { packageRoot } from '../src/package-root.js';
+import { freePort } from '../test/support/free-port.js';
+import { call } from './batching-server.js';
+import { groupPhotos } from './pipeline-inputs.js';
+
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '30' },
+    concurrency: { type: 'string', default: '8' },
+    // ORT threads per model run: in a pod, set FACEREC_PIPELINE__INTRA_OP_THREADS to the CPU it may use.
+    threads: { type: 'string', default: '2' },
+  },
+});
+const loadSeconds = Number(args.seconds);
+const concurrency = Number(args.concurrency);
+
+const MIB = 1024 * 1024;
+const TICKS_PER_SECOND = 100; // USER_HZ on Linux
+
+function memoryOf(pid: number): { rssBytes: number; peakRssBytes: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+  return { rssBytes: kib('VmRSS'), peakRssBytes: kib('VmHWM') };
+}
+
+function cpuSecondsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // After "(comm)": state is field 0, utime field 11, stime field 12.
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function main(): Promise<void> {
+  const root = packageRoot();
+  if (!existsSync(join(root, 'dist/src/cli/main.js'))) throw new Error('dist/ is missing: run `npm run build` (or `npm run bench:footprint`, which compiles first)');
+  const dataDir = await mkdtemp(join(tmpdir(), 'facerec-footprint-'));
+  const grpcPort = await freePort();
+  const server = spawn(process.execPath, [join(root, 'bin/facerec.js'), 'serve'], {
+    cwd: root,
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      FACEREC_HOST: '127.0.0.1',
+      GRPC_PORT: String(grpcPort),
+      REST_PORT: '0',
+      METRICS_PORT: '0',
+      DATA_DIR: dataDir,
+      FACEREC_PIPELINE__INTRA_OP_THREADS: args.threads,
+      FACEREC_LOG_LEVEL: 'info',
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const client = new FaceRecognitionClient(`127.0.0.1:${grpcPort}`, credentials.createInsecure(), { 'grpc.max_send_message_length': 64 * MIB });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      createInterface({ input: server.stderr! }).on('line', (line) => line.includes('"facerec serving"') && resolve());
+      server.once('exit', (code) => reject(new Error(`server exited with code ${code} before serving`)));
+    });
+    const pid = server.pid!;
+    await sleep(3000); // let start-up garbage settle
+    const idle = memoryOf(pid);
+
+    const photos = groupPhotos();
+    // A small gallery, so each Recognize also searches and ranks.
+    for (const [index, photo] of photos.entries()) {
+      await call(client.enrollFace, client, { subjectId: `subject-${index}`, image: photo.bytes, payload: undefined, facePolicy: FacePolicy.FACE_POLICY_LARGEST }).catch(() => undefined);
+    }
+    let peakRss = memoryOf(pid).rssBytes;
+    const sampler = setInterval(() => (peakRss = Math.max(peakRss, memoryOf(pid).rssBytes)), 200);
+    const cpuBefore = cpuSecondsOf(pid);
+    const started = performance.now();
+    const deadline = started + loadSeconds * 1000;
+    let calls = 0;
+    let failures = 0;
+    await Promise.all(
+      Array.from({ length: concurrency }, async (_, worker) => {
+        for (let i = worker; performance.now() < deadline; i += concurrency) {
+          try {
+            await call(client.recognize, client, { image: photos[i % photos.length]!.bytes, topK: 3, includeEmbedding: false, filter: undefined, matchFaces: false });
+            calls++;
+          } catch {
+            failures++;
+          }
+        }
+      }),
+    );
+    const wallSeconds = (performance.now() - started) / 1000;
+    const cpuSeconds = cpuSecondsOf(pid) - cpuBefore;
+    clearInterval(sampler);
+    const loaded = memoryOf(pid);
+    const result = {
+      machine: { cores: cpus().length, model: cpus()[0]?.model, note: 'shared with other jobs: throughput and CPU figures are lower bounds' },
+      settings: { intraOpThreads: Number(args.threads), concurrency, loadSeconds },
+      idleRssMiB: +(idle.rssBytes / MIB).toFixed(0),
+      loadRssMiB: +(loaded.rssBytes / MIB).toFixed(0),
+      peakRssMiB: +(Math.max(peakRss, loaded.peakRssBytes) / MIB).toFixed(0),
+      recognizeCalls: calls,
+      failures,
+      callsPerSecond: +(calls / wallSeconds).toFixed(2),
+      cpuCoresBusy: +(cpuSeconds / wallSeconds).toFixed(2),
+      cpuSecondsPerCall: calls > 0 ? +(cpuSeconds / calls).toFixed(3) : null,
+    };
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  } finally {
+    client.close();
+    if (server.exitCode === null) {
+      server.kill('SIGTERM');
+      await new Promise((resolve) => server.once('exit', resolve));
+    }
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+await main();
