@@ -133,7 +133,7 @@ describe('facerec ingest', () => {
 
   it('resumes after the job is killed half-way, without losing or repeating a failure', async () => {
     const path = await source('resume', 'folder');
-    const checkpoint = join(dir, 'resume.checkpoint.json');
+    const checkpoint = join(dir, 'state', 'resume.checkpoint.json');
     const child = spawn(process.execPath, ['--import', 'tsx', join(packageRoot(), 'src/cli/main.ts'), 'ingest', path, '--checkpoint', checkpoint, '--chunk-size', '2'], {
       env: { ...process.env, FACEREC_SERVER: target() },
       stdio: 'ignore',

@@ -5,8 +5,8 @@
  * file turns the command line into them.
  */
 import { createHash } from 'node:crypto';
-import { readdir, stat, writeFile } from 'node:fs/promises';
-import { extname, resolve } from 'node:path';
+import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { dirname, extname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { connectivityState } from '@grpc/grpc-js';
@@ -224,7 +224,10 @@ export async function ingestCommand(args: readonly string[], ctx: CommandContext
   }
 
   const full = { ...report, checkpoint: checkpointPath };
-  if (values.report !== undefined) await writeFile(values.report, `${JSON.stringify(full, null, 2)}\n`);
+  if (values.report !== undefined) {
+    await mkdir(dirname(resolve(values.report)), { recursive: true });
+    await writeFile(values.report, `${JSON.stringify(full, null, 2)}\n`);
+  }
   // With --report the terminal gets the counts; the full list of failures is in the file.
   const { failures: listed, ...counts } = full;
   ctx.stdout(JSON.stringify(values.report === undefined ? full : { ...counts, report: resolve(values.report) }, null, 2));

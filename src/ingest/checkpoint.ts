@@ -10,7 +10,8 @@
  * failure lines that the checkpoint does not count; reopening drops them, so
  * the chunk that was in flight is simply sent again (enrolment is idempotent).
  */
-import { appendFile, readFile, rename, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 
 import { FacerecError } from '../errors.js';
 
@@ -72,6 +73,8 @@ export class Checkpoint {
     if (saved && saved.job !== job) {
       throw new FacerecError('INVALID_ARGUMENT', `checkpoint ${path} belongs to another job (${saved.job}); remove it, or name another file with --checkpoint`);
     }
+    // A state folder named for the job (a fresh volume, a new shard) is created rather than refused.
+    await mkdir(dirname(path), { recursive: true });
     const checkpoint = new Checkpoint(path, saved ?? fresh);
     const failures = saved ? await checkpoint.readFailures(saved.failuresLogged) : [];
     await writeFile(checkpoint.failuresPath, failures.map((f) => `${JSON.stringify(f)}\n`).join(''));
