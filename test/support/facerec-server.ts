@@ -95,3 +95,17 @@ export function bulkIngest(server: Pick<TestServer, 'client'>, items: readonly I
     stream.end();
   });
 }
+
+/**
+ * Deletes every subject, through the same RPCs a client would use. End-to-end
+ * tests that share one server (loading the models once per file) call it
+ * before each test, so each one sets up the gallery it needs and runs alone
+ * or in any order.
+ */
+export async function emptyGallery(server: Pick<TestServer, 'client'>, metadata = new Metadata()): Promise<void> {
+  for (;;) {
+    const page = await call(server.client.listSubjects, server.client, { pageSize: 1000, pageToken: '' }, metadata);
+    if (page.subjects.length === 0) return;
+    for (const subject of page.subjects) await call(server.client.deleteSubject, server.client, { subjectId: subject.subjectId }, metadata);
+  }
+}
