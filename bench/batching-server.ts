@@ -9,13 +9,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { credentials, loadPackageDefinition, Metadata, type ServiceError } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
-import { protoPath as healthProtoPath } from 'grpc-health-check';
+import { createInterface } from 'node:readline';
+import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import sharp from 'sharp';
 import { FaceRecognitionClient, type Box } from '../src/gen/facerec/v1/facerec.js';
 import { packageRoot } from '../src/package-root.js';
-import { freePort } from '../test/support/free-port.js';
 import type { BenchImage } from './pipeline-inputs.js';
 
 const STARTUP_TIMEOUT_MS = 120_000;
@@ -31,23 +29,32 @@ export interface ChildServer {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitServing(port: number, child: ChildProcess): Promise<void> {
-  const health = loadPackageDefinition(loadSync(healthProtoPath)) as any;
-  const client = new health.grpc.health.v1.Health(`127.0.0.1:${port}`, credentials.createInsecure());
-  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
-  try {
-    while (Date.now() < deadline) {
-      if (child.exitCode !== null) throw new Error(`server exited with code ${child.exitCode} during startup`);
-      const status = await new Promise<string | number | undefined>((resolve) =>
-        client.check({ service: 'facerec.v1.FaceRecognition' }, { deadline: new Date(Date.now() + 1000) }, (e: Error | null, r: { status: string | number }) => resolve(e ? undefined : r.status)),
-      );
-      if (status === 'SERVING' || status === 1) return; // 1 = SERVING when enums load as numbers
-      await sleep(200);
-    }
-    throw new Error('server not SERVING within 120 s');
-  } finally {
-    client.close();
-  }
+/**
+ * Resolves with the ports the child bound, from its "facerec serving" log line
+ * (written once gRPC, REST and /metrics all listen): the ports are 0 in its
+ * config, so the OS picks them and nothing else can take one first.
+ */
+function waitServing(child: ChildProcess): Promise<{ grpcPort: number; metricsPort: number }> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server not serving within ${STARTUP_TIMEOUT_MS / 1000} s`)), STARTUP_TIMEOUT_MS);
+    const onExit = (code: number | null) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with code ${code} during startup`));
+    };
+    child.once('exit', onExit);
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      let entry: { message?: string; grpcPort?: number; metricsPort?: number };
+      try {
+        entry = JSON.parse(line) as typeof entry;
+      } catch {
+        return;
+      }
+      if (entry.message !== 'facerec serving') return;
+      clearTimeout(timer);
+      child.off('exit', onExit);
+      resolve({ grpcPort: entry.grpcPort!, metricsPort: entry.metricsPort! });
+    });
+  });
 }
 
 /** Parses `facerec_batch_size_{count,sum}{model="..."}` from the Prometheus text. */
@@ -66,10 +73,20 @@ export function parseBatchSizes(text: string): Record<ModelName, { batches: numb
 /** Starts `src/cli/main.ts serve` under tsx with `env` added; resolves once SERVING. */
 export async function startChildServer(env: Record<string, string>, onStderr?: (line: string) => void): Promise<ChildServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'facerec-bench-'));
-  const [grpcPort, metricsPort] = [await freePort(), await freePort()];
   const child = spawn(process.execPath, ['--import', 'tsx', join(packageRoot(), 'src/cli/main.ts'), 'serve'], {
     cwd: packageRoot(),
-    env: { ...process.env, ...env, DATA_DIR: dataDir, GRPC_PORT: String(grpcPort), REST_PORT: '0', METRICS_PORT: String(metricsPort), FACEREC_LOG_LEVEL: 'warn' },
+    env: {
+      ...process.env,
+      ...env,
+      DATA_DIR: dataDir,
+      FACEREC_HOST: '127.0.0.1',
+      GRPC_PORT: '0',
+      FACEREC_SERVER__REST_ENABLED: 'false',
+      METRICS_PORT: '0',
+      FACEREC_SERVER__METRICS_ENABLED: 'true',
+      // info, for the "facerec serving" line with the bound ports; the server logs nothing per request at info.
+      FACEREC_LOG_LEVEL: 'info',
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderrTail = '';
@@ -85,8 +102,10 @@ export async function startChildServer(env: Record<string, string>, onStderr?: (
     }
     await rm(dataDir, { recursive: true, force: true });
   };
+  let grpcPort: number;
+  let metricsPort: number;
   try {
-    await waitServing(grpcPort, child);
+    ({ grpcPort, metricsPort } = await waitServing(child));
   } catch (error) {
     await kill();
     throw new Error(`${(error as Error).message}\n${stderrTail}`);

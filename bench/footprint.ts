@@ -24,7 +24,6 @@ import { parseArgs } from 'node:util';
 import { credentials } from '@grpc/grpc-js';
 import { FacePolicy, FaceRecognitionClient } from '../src/gen/facerec/v1/facerec.js';
 import { packageRoot } from '../src/package-root.js';
-import { freePort } from '../test/support/free-port.js';
 import { call } from './batching-server.js';
 import { groupPhotos } from './pipeline-inputs.js';
 
@@ -61,27 +60,31 @@ async function main(): Promise<void> {
   const root = packageRoot();
   if (!existsSync(join(root, 'dist/src/cli/main.js'))) throw new Error('dist/ is missing: run `npm run build` (or `npm run bench:footprint`, which compiles first)');
   const dataDir = await mkdtemp(join(tmpdir(), 'facerec-footprint-'));
-  const grpcPort = await freePort();
   const server = spawn(process.execPath, [join(root, 'bin/facerec.js'), 'serve'], {
     cwd: root,
     env: {
       PATH: process.env['PATH'] ?? '',
       FACEREC_HOST: '127.0.0.1',
-      GRPC_PORT: String(grpcPort),
-      REST_PORT: '0',
-      METRICS_PORT: '0',
+      // Any free port: the server names the one it bound in its "facerec serving" line.
+      GRPC_PORT: '0',
+      FACEREC_SERVER__REST_ENABLED: 'false',
+      FACEREC_SERVER__METRICS_ENABLED: 'false',
       DATA_DIR: dataDir,
       FACEREC_PIPELINE__INTRA_OP_THREADS: args.threads,
       FACEREC_LOG_LEVEL: 'info',
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-  const client = new FaceRecognitionClient(`127.0.0.1:${grpcPort}`, credentials.createInsecure(), { 'grpc.max_send_message_length': 64 * MIB });
+  let client: FaceRecognitionClient | undefined;
   try {
-    await new Promise<void>((resolve, reject) => {
-      createInterface({ input: server.stderr! }).on('line', (line) => line.includes('"facerec serving"') && resolve());
+    const grpcPort = await new Promise<number>((resolve, reject) => {
+      createInterface({ input: server.stderr! }).on('line', (line) => {
+        if (line.includes('"facerec serving"')) resolve((JSON.parse(line) as { grpcPort: number }).grpcPort);
+      });
       server.once('exit', (code) => reject(new Error(`server exited with code ${code} before serving`)));
     });
+    client = new FaceRecognitionClient(`127.0.0.1:${grpcPort}`, credentials.createInsecure(), { 'grpc.max_send_message_length': 64 * MIB });
+    const connected = client;
     const pid = server.pid!;
     await sleep(3000); // let start-up garbage settle
     const idle = memoryOf(pid);
@@ -89,7 +92,7 @@ async function main(): Promise<void> {
     const photos = groupPhotos();
     // A small gallery, so each Recognize also searches and ranks.
     for (const [index, photo] of photos.entries()) {
-      await call(client.enrollFace, client, { subjectId: `subject-${index}`, image: photo.bytes, payload: undefined, facePolicy: FacePolicy.FACE_POLICY_LARGEST }).catch(() => undefined);
+      await call(connected.enrollFace, connected, { subjectId: `subject-${index}`, image: photo.bytes, payload: undefined, facePolicy: FacePolicy.FACE_POLICY_LARGEST }).catch(() => undefined);
     }
     let peakRss = memoryOf(pid).rssBytes;
     const sampler = setInterval(() => (peakRss = Math.max(peakRss, memoryOf(pid).rssBytes)), 200);
@@ -102,7 +105,7 @@ async function main(): Promise<void> {
       Array.from({ length: concurrency }, async (_, worker) => {
         for (let i = worker; performance.now() < deadline; i += concurrency) {
           try {
-            await call(client.recognize, client, { image: photos[i % photos.length]!.bytes, topK: 3, includeEmbedding: false, filter: undefined, matchFaces: false });
+            await call(connected.recognize, connected, { image: photos[i % photos.length]!.bytes, topK: 3, includeEmbedding: false, filter: undefined, matchFaces: false });
             calls++;
           } catch {
             failures++;
@@ -128,7 +131,7 @@ async function main(): Promise<void> {
     };
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   } finally {
-    client.close();
+    client?.close();
     if (server.exitCode === null) {
       server.kill('SIGTERM');
       await new Promise((resolve) => server.once('exit', resolve));

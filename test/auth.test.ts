@@ -83,7 +83,7 @@ describe('auth', () => {
 
 describe('auth at start-up', () => {
   const configIn = (dataDir: string, env: NodeJS.ProcessEnv = {}) =>
-    loadConfig({ env: { FACEREC_HOST: '127.0.0.1', GRPC_PORT: '0', REST_PORT: '0', METRICS_PORT: '0', DATA_DIR: dataDir, ...env } });
+    loadConfig({ env: { FACEREC_HOST: '127.0.0.1', GRPC_PORT: '0', FACEREC_SERVER__REST_ENABLED: 'false', FACEREC_SERVER__METRICS_ENABLED: 'false', DATA_DIR: dataDir, ...env } });
 
   function recordingLogger(lines: Array<{ level: string; message: string }>): Logger {
     const record = (level: string) => (message: string) => void lines.push({ level, message });

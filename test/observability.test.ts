@@ -25,7 +25,6 @@ import type { Config } from '../src/config/schema.js';
 import { packageRoot } from '../src/package-root.js';
 import { ATTR, METRIC, SPAN } from '../src/telemetry/names.js';
 import { call, startTestServer, type TestServer } from './support/facerec-server.js';
-import { freePort } from './support/free-port.js';
 import { photo } from './support/images.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver.js';
 
@@ -425,16 +424,9 @@ describe('metrics: /metrics before and after real calls', () => {
   const delta = (name: string, labels: Record<string, string> = {}) => afterCalls.value(name, labels) - beforeCalls.value(name, labels);
 
   before(async () => {
-    // The port was free a moment ago; another test process may take it first, so try a few.
-    for (let attempt = 1; server === undefined; attempt++) {
-      try {
-        server = await startTestServer({ server: { metricsPort: await freePort() } });
-      } catch (error) {
-        if (attempt === 3 || (error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
-      }
-    }
-    assert.ok(server.app.metricsPort !== undefined, 'metrics endpoint started');
-    metricsUrl = `http://127.0.0.1:${server.app.metricsPort}/metrics`;
+    server = await startTestServer({}, undefined, { metrics: true });
+    assert.ok(server.metricsUrl !== undefined, 'metrics endpoint started');
+    metricsUrl = server.metricsUrl;
     const { client } = server;
     beforeCalls = await scrape();
 

@@ -221,15 +221,15 @@ describe('face pipeline on bad input', () => {
   for (const [name, make, code, message] of cases) {
     it(`rejects ${name} with ${code}`, async () => {
       const bytes = await make();
-      const started = performance.now();
+      // The 30000×30000 "bomb" holds one byte of pixel data, so decoding it would
+      // fail as IMAGE_TRUNCATED: IMAGE_TOO_LARGE shows it was refused from its
+      // header alone, before any pixel was decoded.
       await assert.rejects(pipeline.analyze(bytes), (error: unknown) => {
         assert.ok(isFacerecError(error, code), `got ${String(error)}`);
         assert.match(error.message, message);
         assert.equal(error.status, 'INVALID_ARGUMENT');
         return true;
       });
-      // The bomb is refused from its header, without decoding 2.7 GB of pixels.
-      if (code === 'IMAGE_TOO_LARGE') assert.ok(performance.now() - started < 500);
     });
   }
 });

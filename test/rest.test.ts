@@ -9,13 +9,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, beforeEach, describe, it } from 'node:test';
 import { SignJWT } from 'jose';
 import sharp from 'sharp';
-import type { Face } from '../src/gen/facerec/v1/facerec.js';
+import { FacePolicy, type Face } from '../src/gen/facerec/v1/facerec.js';
 import { mintToken } from '../src/server/auth.js';
-import { call, startTestServer, type TestServer } from './support/facerec-server.js';
-import { freePort } from './support/free-port.js';
+import { bulkIngest, call, emptyGallery, startTestServer, type TestServer } from './support/facerec-server.js';
 import { cropFace, iou, photo, randomBytes, type PixelBox } from './support/images.js';
 
 /** Proto3 JSON of the messages, with proto field names, as the gateway prints them. */
@@ -115,6 +114,18 @@ describe('REST API (built-in gateway, real server)', () => {
     defaultThreshold = (await call(server.client.getInfo, server.client, {})).defaultThreshold;
   });
   after(() => server.stop());
+  // One server for the file (the models load once), an empty gallery for each
+  // test: each test enrols what it needs, so any one runs alone or in any order.
+  beforeEach(() => emptyGallery(server));
+
+  /** Enrols person-0 ("Zero") and person-1 ("One", team red) of the group photo; person-2 stays a stranger. */
+  async function enrolPair(): Promise<void> {
+    const summary = await bulkIngest(server, [
+      { subjectId: 'person-0', image: crops[0]!, payload: { name: 'Zero' }, facePolicy: FacePolicy.FACE_POLICY_UNSPECIFIED },
+      { subjectId: 'person-1', image: crops[1]!, payload: { name: 'One', team: 'red' }, facePolicy: FacePolicy.FACE_POLICY_UNSPECIFIED },
+    ]);
+    assert.equal(summary.enrolled, 2, JSON.stringify(summary.errors));
+  }
 
   it('GET / answers Info: service, models, store and an empty gallery (64-bit counts as strings)', async () => {
     const response = await fetch(`${base}/`);
@@ -222,6 +233,7 @@ describe('REST API (built-in gateway, real server)', () => {
   });
 
   it('POST /base64 after enrolment: matches, and payloads carry each match\'s payload in face order', async () => {
+    await enrolPair();
     const response = await recognizeBase64(group, { top_k: 2 });
     assert.equal(response.faces.length, 3);
     const expected = [[{ name: 'Zero' }], [{ name: 'One', team: 'red' }], []];
@@ -249,6 +261,7 @@ describe('REST API (built-in gateway, real server)', () => {
   });
 
   it('matches nobody in a photo of strangers', async () => {
+    await enrolPair();
     const response = await recognizeBase64(strangers);
     assert.equal(response.faces.length, 3);
     assert.deepEqual(response.payloads, [[], [], []]);
@@ -264,16 +277,19 @@ describe('REST API (built-in gateway, real server)', () => {
     };
 
     it('takes the raw image body (Content-Type: image/jpeg)', async () => {
+      await enrolPair();
       const response = await fetch(`${base}/uploadfile`, { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: group });
       assertGroup(await expectJson<JsonRecognizeResponse>(response, 200));
     });
 
     it('takes application/octet-stream too', async () => {
+      await enrolPair();
       const response = await fetch(`${base}/uploadfile`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: group });
       assertGroup(await expectJson<JsonRecognizeResponse>(response, 200));
     });
 
     it('takes multipart/form-data with the image in field "file"', async () => {
+      await enrolPair();
       const form = new FormData();
       form.append('note', 'ignored');
       form.append('file', new Blob([group], { type: 'image/jpeg' }), 'group.jpg');
@@ -318,6 +334,7 @@ describe('REST API (built-in gateway, real server)', () => {
   });
 
   it('manages subjects: list pages, get, rename (seen in matches), delete a face, delete the subject, then 404', async () => {
+    await enrolPair();
     type List = { subjects: JsonSubject[]; next_page_token: string; total_size: number };
     const first = await expectJson<List>(await fetch(`${base}/v1/subjects?page_size=1`), 200);
     assert.equal(first.subjects.length, 1);
@@ -524,15 +541,20 @@ describe('REST gateway start-up', () => {
     });
   const close = (server: Server) => new Promise<void>((resolve) => server.close(() => resolve()));
 
+  // Listening sockets this process holds (the gRPC server, the gateway, the blocker).
+  const listeningSockets = () => process.getActiveResourcesInfo().filter((kind) => kind === 'TCPServerWrap').length;
+
   it('a taken REST port fails the start and leaves no gRPC server behind', async () => {
     const blocker = await listen(0);
     const restPort = (blocker.address() as { port: number }).port;
-    const grpcPort = await freePort();
     const dataDir = await mkdtemp(join(tmpdir(), 'facerec-rest-test-'));
+    const before = listeningSockets();
     try {
-      await assert.rejects(startTestServer({ server: { restPort, grpcPort } }, dataDir), { code: 'EADDRINUSE' });
+      await assert.rejects(startTestServer({ server: { restPort } }, dataDir, { rest: true }), { code: 'EADDRINUSE' });
       // The gRPC server had started before the gateway failed; it must be gone again.
-      await close(await listen(grpcPort));
+      // A closed socket leaves the list as the event loop turns, so give it a few turns.
+      for (let turn = 0; turn < 10 && listeningSockets() > before; turn++) await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(listeningSockets(), before);
     } finally {
       await close(blocker);
       await rm(dataDir, { recursive: true, force: true });

@@ -1,16 +1,20 @@
 /**
  * The gRPC API end to end: the real server (real models, real embedded store)
- * on a loopback port, driven by the generated client.
+ * on a loopback port, driven by the generated client. One server serves the
+ * whole file (the models load once); the gallery is emptied before each test
+ * and each test enrols what it needs, so any test runs alone
+ * (--test-name-pattern) or in any order.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { rm } from 'node:fs/promises';
+import { after, before, beforeEach, describe, it } from 'node:test';
 import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { loadPackageDefinition } from '@grpc/grpc-js';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import sharp from 'sharp';
 import { FacePolicy, type Face, type FrameResult, type IngestRequest } from '../src/gen/facerec/v1/facerec.js';
-import { bulkIngest, call, startTestServer, type TestServer } from './support/facerec-server.js';
+import { bulkIngest, call, emptyGallery, startTestServer, type TestServer } from './support/facerec-server.js';
 import { cropFace, iou, onePixelPng, photo, pngDeclaring, randomBytes, truncated, type PixelBox } from './support/images.js';
 
 function assertStatus(code: status, pattern?: RegExp) {
@@ -30,17 +34,38 @@ function matchedSubject(face: Face): string | undefined {
   return face.matches[0]?.subjectId;
 }
 
+const NAMES = ['Zero', 'One', 'Two'];
+
 describe('gRPC API', () => {
   let server: TestServer;
   const group = photo(1);
   let groupFaces: Face[] = [];
+  /** One crop per face of the group photo, in groupFaces order. */
+  let crops: Buffer[] = [];
 
   before(async () => {
     server = await startTestServer();
     const detected = await call(server.client.detect, server.client, { image: group, includeEmbedding: false });
     groupFaces = detected.faces;
+    crops = await Promise.all(groupFaces.map((face) => cropFace(group, face.box!)));
   });
-  after(() => server.stop());
+  beforeEach(() => emptyGallery(server));
+  after(async () => {
+    await server.stop({ keepData: true });
+    await rm(server.dataDir, { recursive: true, force: true });
+  });
+
+  /** Enrols the three people of the group photo as person-0..2, named Zero, One and Two. */
+  async function enrolGroup(): Promise<void> {
+    const summary = await bulkIngest(server, crops.map((crop, i) => item(`person-${i}`, crop, { name: NAMES[i] })));
+    assert.equal(summary.enrolled, 3, JSON.stringify(summary.errors));
+  }
+
+  it('runs no REST gateway or metrics endpoint unless they are turned on', () => {
+    assert.equal(server.app.restPort, undefined);
+    assert.equal(server.app.metricsPort, undefined);
+    assert.ok(server.app.grpcPort > 0, 'gRPC port 0 became a free port');
+  });
 
   it('reports SERVING on grpc.health.v1 once models are loaded', async () => {
     const health = loadPackageDefinition(loadSync(healthProtoPath, { enums: String })) as any;
@@ -70,7 +95,6 @@ describe('gRPC API', () => {
   });
 
   it('enrols with BulkIngest: a bad item in the middle is reported, the rest enrolled, duplicates counted', async () => {
-    const crops = await Promise.all(groupFaces.map((face) => cropFace(group, face.box!)));
     const summary = await bulkIngest(server, [
       item('person-0', crops[0]!, { name: 'Zero' }),
       item('person-1', crops[1]!, { name: 'One' }),
@@ -90,6 +114,7 @@ describe('gRPC API', () => {
   });
 
   it('recognises each enrolled person in the group photo and in a mirrored, resized copy', async () => {
+    await enrolGroup();
     const response = await call(server.client.recognize, server.client, { image: group, topK: 2, includeEmbedding: true, filter: undefined, matchFaces: false });
     assert.equal(response.faces.length, 3);
     for (const face of response.faces) {
@@ -110,20 +135,21 @@ describe('gRPC API', () => {
   });
 
   it('matches nobody in a photo of strangers at the default threshold', async () => {
+    await enrolGroup();
     const response = await call(server.client.recognize, server.client, { image: photo(2), topK: 1, includeEmbedding: false, filter: undefined, matchFaces: false });
     assert.equal(response.faces.length, 3);
     for (const face of response.faces) assert.deepEqual(face.matches, []);
   });
 
   it('filters matches on the subject payload', async () => {
+    await enrolGroup();
     const response = await call(server.client.recognize, server.client, { image: group, topK: 1, includeEmbedding: false, filter: { name: 'One' }, matchFaces: false });
     assert.deepEqual(response.faces.map(matchedSubject).filter(Boolean), ['person-1']);
   });
 
   it('verifies the same person and rejects different people', async () => {
-    const a = await cropFace(group, groupFaces[0]!.box!);
+    const [a, b] = [crops[0]!, crops[1]!];
     const aSmall = await sharp(a).resize({ width: 160 }).jpeg({ quality: 70 }).toBuffer();
-    const b = await cropFace(group, groupFaces[1]!.box!);
     const same = await call(server.client.verify, server.client, { imageA: a, imageB: aSmall });
     assert.equal(same.verified, true, `similarity ${same.similarity}`);
     const different = await call(server.client.verify, server.client, { imageA: a, imageB: b });
@@ -133,6 +159,7 @@ describe('gRPC API', () => {
   });
 
   it('lists subjects page by page, renames one and shows the new name in matches', async () => {
+    await enrolGroup();
     const first = await call(server.client.listSubjects, server.client, { pageSize: 2, pageToken: '' });
     assert.equal(first.subjects.length, 2);
     assert.equal(first.totalSize, 3);
@@ -203,14 +230,21 @@ describe('gRPC API', () => {
       );
     });
 
-    it('kept serving and lost nothing', async () => {
+    it('keeps serving and loses nothing after every kind of bad input', async () => {
+      await enrolGroup();
+      for (const [, make] of cases) {
+        await assert.rejects(call(server.client.recognize, server.client, { image: await make(), topK: 1, includeEmbedding: false, filter: undefined, matchFaces: false }));
+      }
       const info = await call(server.client.getInfo, server.client, {});
       assert.equal(Number(info.faces), 3);
       assert.equal(Number(info.subjects), 3);
+      const response = await call(server.client.recognize, server.client, { image: group, topK: 1, includeEmbedding: false, filter: undefined, matchFaces: false });
+      assert.deepEqual(response.faces.map(matchedSubject).sort(), ['person-0', 'person-1', 'person-2']);
     });
   });
 
   it('deletes a subject so it is never matched again, also after a restart', async () => {
+    await enrolGroup();
     const deleted = await call(server.client.deleteSubject, server.client, { subjectId: 'person-0' });
     assert.equal(deleted.deletedFaces, 1);
     const response = await call(server.client.recognize, server.client, { image: group, topK: 1, includeEmbedding: false, filter: undefined, matchFaces: false });

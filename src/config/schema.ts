@@ -34,9 +34,14 @@ const batchingFor = (model: string, maxBatchSize: number, maxQueueDelayMs: numbe
 export const CONFIG_SCHEMA = {
   server: {
     host: s({ type: 'string', default: '0.0.0.0', env: 'FACEREC_HOST', flag: '--host', description: 'address the gRPC, REST and metrics servers bind' }),
+    // A port of 0 means "any free port" for all three servers (the one bound is
+    // logged in "facerec serving"); whether the REST gateway and the metrics
+    // endpoint run at all is a setting of its own, so 0 never turns one off.
     grpcPort: s({ type: 'int', default: 50051, min: 0, max: 65535, env: 'GRPC_PORT', flag: '--grpc-port', description: 'gRPC port (0 picks a free one)' }),
-    restPort: s({ type: 'int', default: 8080, min: 0, max: 65535, env: 'REST_PORT', flag: '--rest-port', description: 'built-in REST gateway port; 0 turns it off' }),
-    metricsPort: s({ type: 'int', default: 9464, min: 0, max: 65535, env: 'METRICS_PORT', flag: '--metrics-port', description: 'Prometheus /metrics port; 0 turns it off' }),
+    restEnabled: s({ type: 'boolean', default: true, env: 'FACEREC_SERVER__REST_ENABLED', description: 'run the built-in REST gateway' }),
+    restPort: s({ type: 'int', default: 8080, min: 0, max: 65535, env: 'REST_PORT', flag: '--rest-port', description: 'built-in REST gateway port (0 picks a free one)' }),
+    metricsEnabled: s({ type: 'boolean', default: true, env: 'FACEREC_SERVER__METRICS_ENABLED', description: 'serve Prometheus /metrics' }),
+    metricsPort: s({ type: 'int', default: 9464, min: 0, max: 65535, env: 'METRICS_PORT', flag: '--metrics-port', description: 'Prometheus /metrics port (0 picks a free one)' }),
     maxMessageBytes: s({ type: 'int', default: 32 * 1024 * 1024, min: 1024, env: 'FACEREC_SERVER__MAX_MESSAGE_BYTES', flag: '--max-message-bytes', description: 'largest image (gRPC message or REST body) accepted, in bytes; gRPC messages get 64 KiB more for their other fields' }),
     corsOrigins: s({ type: 'list', default: ['*'], env: 'FACEREC_SERVER__CORS_ORIGINS', description: 'origins the REST gateway allows (comma-separated; * for any)' }),
     maxInflightRequests: s({ type: 'int', default: 64, min: 1, max: 100_000, env: 'FACEREC_SERVER__MAX_INFLIGHT_REQUESTS', description: 'unary calls handled at once; more get RESOURCE_EXHAUSTED (SERVER_BUSY) with retry-after' }),

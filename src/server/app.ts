@@ -1,8 +1,8 @@
 /**
  * Assembles a running facerec from a Config: models behind dynamic batchers,
- * the pipeline, the gallery store, the gRPC server, and (when their ports are
- * not 0) the REST gateway and the metrics endpoint. `stop()` drains in the
- * reverse order.
+ * the pipeline, the gallery store, the gRPC server, and (unless turned off)
+ * the REST gateway and the metrics endpoint. `stop()` drains in the reverse
+ * order.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -38,10 +38,11 @@ import { facePolicyNamed } from './ingest.js';
 import { createFaceRecognitionService, type AnalyzeOptions, type FaceAnalyzer } from './service.js';
 
 export interface RunningFacerec {
+  /** The ports actually bound (a configured 0 becomes the free port the OS gave). */
   readonly grpcPort: number;
-  /** Undefined when REST_PORT is 0. */
+  /** Undefined when FACEREC_SERVER__REST_ENABLED is false. */
   readonly restPort: number | undefined;
-  /** Undefined when METRICS_PORT is 0. */
+  /** Undefined when FACEREC_SERVER__METRICS_ENABLED is false. */
   readonly metricsPort: number | undefined;
   readonly store: VectorStore;
   readonly metrics: FacerecMetrics;
@@ -163,9 +164,8 @@ export async function startFacerec(config: Config, { logger }: StartOptions): Pr
   try {
     grpc = await startGrpcServer({ host: config.server.host, port: config.server.grpcPort, maxMessageBytes: config.server.maxMessageBytes, implementation });
     grpc.setServing(true);
-    // Port 0 turns the REST gateway or the metrics endpoint off (tests start their own).
-    rest = config.server.restPort === 0 ? undefined : await startRest(config, grpc.port, logger);
-    metricsServer = config.server.metricsPort === 0 ? undefined : await startMetricsServer({ host: config.server.host, port: config.server.metricsPort, metrics });
+    rest = config.server.restEnabled ? await startRest(config, grpc.port, logger) : undefined;
+    metricsServer = config.server.metricsEnabled ? await startMetricsServer({ host: config.server.host, port: config.server.metricsPort, metrics }) : undefined;
   } catch (error) {
     await teardown(0);
     throw error;

@@ -4,7 +4,7 @@
  * empty store; the Qdrant run is gated on QDRANT_URL.
  */
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { after, afterEach, describe, it } from 'node:test';
 
 import { isFacerecError, type ErrorCode } from '../errors.js';
 import { deriveFaceId, sha256Hex } from './face-id.js';
@@ -17,6 +17,14 @@ export interface ContractTarget {
   readonly name: string;
   /** A fresh, empty store of CONTRACT_DIM dimensions. */
   create(): Promise<VectorStore>;
+  /**
+   * Opens the store called `name` (a data directory, a collection): empty the
+   * first time, and after a close everything written before it, as a restarted
+   * server would find it. The restart test is skipped without it.
+   */
+  reopen?(name: string): Promise<VectorStore>;
+  /** Runs after every test (a test double checks here that the test stayed inside what it models). */
+  afterEach?(): Promise<void>;
   /** Optional per-run cleanup (temporary directories, test collections). */
   cleanup?(): Promise<void>;
   readonly skip?: string | false;
@@ -42,6 +50,40 @@ export function runVectorStoreContract(target: ContractTarget): void {
     after(async () => {
       for (const store of open) await store.close();
       await target.cleanup?.();
+    });
+    if (target.afterEach) afterEach(() => target.afterEach!());
+
+    it('keeps every acknowledged write across a close and a reopen (restart)', { skip: target.reopen ? false : 'no reopen() for this backend' }, async () => {
+      const [a1, a2, b1] = [v(), v(), v()];
+      const before = await target.reopen!('restart');
+      await before.upsertFaces([
+        { faceId: 'a1', subjectId: 'ada', embedding: a1, payload: { camera: 'door' }, subjectPayload: { name: 'Ada' } },
+        { faceId: 'a2', subjectId: 'ada', embedding: a2 },
+        { faceId: 'b1', subjectId: 'bob', embedding: b1, subjectPayload: { name: 'Bob' } },
+        { faceId: 'c1', subjectId: 'cy', embedding: v() },
+      ]);
+      await before.updateSubject('ada', { name: 'Ada L.' });
+      await before.deleteFace('a2');
+      await before.deleteSubject('cy');
+      await before.close();
+
+      const after = await target.reopen!('restart');
+      open.push(after);
+      assert.equal(await after.count(), 2);
+      assert.deepEqual((await after.getSubject('ada')).payload, { name: 'Ada L.' });
+      assert.deepEqual((await after.getFace('a1')).payload, { camera: 'door' });
+      await rejectsWith(after.getFace('a2'), 'FACE_NOT_FOUND');
+      await rejectsWith(after.getSubject('cy'), 'SUBJECT_NOT_FOUND');
+      assert.equal((await after.search(b1, { k: 1 }))[0]?.faceId, 'b1');
+      const [best] = await after.search(a1, { k: 1, rankBy: 'subject' });
+      assert.equal(best?.subjectId, 'ada');
+      assert.ok(best!.similarity > 0.999, 'ada\'s template is a1 alone, as before the restart');
+      const stats = await after.stats();
+      assert.equal(stats.subjectCount, 2);
+      assert.equal(stats.dimension, CONTRACT_DIM);
+      // And it takes writes again.
+      await after.upsertFaces([{ faceId: 'b2', subjectId: 'bob', embedding: v() }]);
+      assert.equal(await after.count('bob'), 2);
     });
 
     it('upserts a batch and reads faces back', async () => {

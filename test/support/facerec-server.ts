@@ -1,6 +1,8 @@
 /**
  * Starts the real facerec server (real models, real embedded store in a temp
- * DATA_DIR) on loopback ports picked by the OS, and a generated gRPC client.
+ * DATA_DIR) in this process, on loopback ports picked by the OS (port 0: the
+ * server binds first and the app reports the ports it got, so no other process
+ * can take one in between), and a generated gRPC client.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,7 +13,6 @@ import type { Config } from '../../src/config/schema.js';
 import { FaceRecognitionClient, type IngestRequest, type IngestSummary } from '../../src/gen/facerec/v1/facerec.js';
 import { silentLogger } from '../../src/logger.js';
 import { startFacerec, type RunningFacerec } from '../../src/server/app.js';
-import { freePort } from './free-port.js';
 
 export interface TestServer {
   readonly app: RunningFacerec;
@@ -20,6 +21,8 @@ export interface TestServer {
   readonly config: Config;
   /** http://127.0.0.1:PORT of the built-in REST gateway; undefined unless started with { rest: true }. */
   readonly restUrl: string | undefined;
+  /** http://127.0.0.1:PORT/metrics; undefined unless started with { metrics: true }. */
+  readonly metricsUrl: string | undefined;
   /** Stops the server; removes DATA_DIR unless keepData. */
   stop(options?: { keepData?: boolean }): Promise<void>;
 }
@@ -27,31 +30,29 @@ export interface TestServer {
 export interface TestServerOptions {
   /** Also start the built-in REST gateway, on a free loopback port. */
   readonly rest?: boolean;
+  /** Also serve /metrics, on a free loopback port. */
+  readonly metrics?: boolean;
 }
 
 export async function startTestServer(overrides: DeepPartial<Config> = {}, dataDir?: string, options: TestServerOptions = {}): Promise<TestServer> {
   const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'facerec-test-')));
-  const configFor = (restPort: number) =>
-    loadConfig({
-      env: {},
-      overrides: {
-        ...overrides,
-        server: { host: '127.0.0.1', grpcPort: 0, restPort, metricsPort: 0, ...overrides.server },
-        store: { dataDir: dir, ...overrides.store },
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      ...overrides,
+      server: {
+        host: '127.0.0.1',
+        grpcPort: 0,
+        restEnabled: options.rest ?? false,
+        restPort: 0,
+        metricsEnabled: options.metrics ?? false,
+        metricsPort: 0,
+        ...overrides.server,
       },
-    });
-  let config = configFor(options.rest ? await freePort() : 0);
-  let app: RunningFacerec;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      app = await startFacerec(config, { logger: silentLogger });
-      break;
-    } catch (error) {
-      // Another process may take the free port before the gateway listens on it: pick another.
-      if (!options.rest || attempt === 3 || (error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
-      config = configFor(await freePort());
-    }
-  }
+      store: { dataDir: dir, ...overrides.store },
+    },
+  });
+  const app = await startFacerec(config, { logger: silentLogger });
   const client = new FaceRecognitionClient(`127.0.0.1:${app.grpcPort}`, credentials.createInsecure(), {
     'grpc.max_send_message_length': 64 * 1024 * 1024,
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
@@ -62,6 +63,7 @@ export async function startTestServer(overrides: DeepPartial<Config> = {}, dataD
     dataDir: dir,
     config,
     restUrl: app.restPort === undefined ? undefined : `http://127.0.0.1:${app.restPort}`,
+    metricsUrl: app.metricsPort === undefined ? undefined : `http://127.0.0.1:${app.metricsPort}/metrics`,
     async stop(options) {
       client.close();
       await app.stop();
@@ -92,4 +94,18 @@ export function bulkIngest(server: Pick<TestServer, 'client'>, items: readonly I
     for (const item of items) stream.write(item);
     stream.end();
   });
+}
+
+/**
+ * Deletes every subject, through the same RPCs a client would use. End-to-end
+ * tests that share one server (loading the models once per file) call it
+ * before each test, so each one sets up the gallery it needs and runs alone
+ * or in any order.
+ */
+export async function emptyGallery(server: Pick<TestServer, 'client'>, metadata = new Metadata()): Promise<void> {
+  for (;;) {
+    const page = await call(server.client.listSubjects, server.client, { pageSize: 1000, pageToken: '' }, metadata);
+    if (page.subjects.length === 0) return;
+    for (const subject of page.subjects) await call(server.client.deleteSubject, server.client, { subjectId: subject.subjectId }, metadata);
+  }
 }

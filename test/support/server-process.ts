@@ -2,6 +2,10 @@
  * The real server as its own process (`facerec serve`, as `npm start` and the
  * container run it), for tests that must see whether the process survives:
  * its PID, its JSON log lines and its exit are all observable here.
+ *
+ * Every port is 0: the server binds whatever the OS gives it and reports the
+ * ports in its "facerec serving" log line, which is where this helper reads
+ * them (a port picked here and bound there could be taken in between).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -11,7 +15,6 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { credentials } from '@grpc/grpc-js';
 import { FaceRecognitionClient } from '../../src/gen/facerec/v1/facerec.js';
-import { freePort } from './free-port.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
@@ -25,7 +28,9 @@ export interface ServerProcess {
   readonly child: ChildProcess;
   readonly pid: number;
   readonly grpcPort: number;
+  /** http://127.0.0.1:PORT of the REST gateway (throws when FACEREC_SERVER__REST_ENABLED=false). */
   readonly restUrl: string;
+  /** http://127.0.0.1:PORT/metrics (throws when FACEREC_SERVER__METRICS_ENABLED=false). */
   readonly metricsUrl: string;
   readonly dataDir: string;
   readonly client: FaceRecognitionClient;
@@ -57,14 +62,13 @@ export interface ServerProcessOptions {
 /** Spawns `facerec serve` on loopback and resolves once it logs "facerec serving". */
 export async function startServerProcess(options: ServerProcessOptions = {}): Promise<ServerProcess> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'facerec-proc-')));
-  const [restPort, metricsPort] = [await freePort(), await freePort()];
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve'], {
     env: {
       PATH: process.env['PATH'] ?? '',
       FACEREC_HOST: '127.0.0.1',
       GRPC_PORT: '0',
-      REST_PORT: String(restPort),
-      METRICS_PORT: String(metricsPort),
+      REST_PORT: '0',
+      METRICS_PORT: '0',
       DATA_DIR: dataDir,
       FACEREC_PIPELINE__INTRA_OP_THREADS: '1',
       ...options.env,
@@ -88,6 +92,11 @@ export async function startServerProcess(options: ServerProcessOptions = {}): Pr
   });
   const ready = await serving;
   const grpcPort = ready['grpcPort'] as number;
+  const urlOf = (field: 'restPort' | 'metricsPort', path: string, setting: string) => {
+    const port = ready[field] as number | undefined;
+    if (port === undefined) throw new Error(`this server was started with ${setting}=false`);
+    return `http://127.0.0.1:${port}${path}`;
+  };
   const client = new FaceRecognitionClient(`127.0.0.1:${grpcPort}`, credentials.createInsecure(), {
     'grpc.max_send_message_length': 64 * 1024 * 1024,
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
@@ -96,8 +105,12 @@ export async function startServerProcess(options: ServerProcessOptions = {}): Pr
     child,
     pid: child.pid!,
     grpcPort,
-    restUrl: `http://127.0.0.1:${restPort}`,
-    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
+    get restUrl() {
+      return urlOf('restPort', '', 'FACEREC_SERVER__REST_ENABLED');
+    },
+    get metricsUrl() {
+      return urlOf('metricsPort', '/metrics', 'FACEREC_SERVER__METRICS_ENABLED');
+    },
     dataDir,
     client,
     logs,

@@ -11,10 +11,11 @@ let n = 0;
 const hnsw = { connectivity: 16, expansionAdd: 64, expansionSearch: 64 };
 
 for (const [mode, annThreshold] of [['exact', 1_000_000], ['hnsw', 1]] as const) {
+  const open = (dataDir: string) => EmbeddedVectorStore.open({ dataDir, annThreshold, hnsw, indexSaveEveryChanges: 7, dimension: CONTRACT_DIM, logger: silentLogger });
   runVectorStoreContract({
     name: `EmbeddedVectorStore (${mode})`,
-    create: async () =>
-      EmbeddedVectorStore.open({ dataDir: join(root, `store-${n++}`), annThreshold, hnsw, indexSaveEveryChanges: 7, dimension: CONTRACT_DIM, logger: silentLogger }),
+    create: async () => open(join(root, `store-${n++}`)),
+    reopen: async (name) => open(join(root, `${mode}-${name}`)),
     cleanup: async () => {
       if (mode === 'hnsw') rmSync(root, { recursive: true, force: true });
     },
