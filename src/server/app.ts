@@ -26,7 +26,7 @@ import type { Info, ModelInfo } from '../gen/facerec/v1/facerec.js';
 import type { Logger } from '../logger.js';
 import { packageRoot } from '../package-root.js';
 // manifest.js, not index.js: the index also pulls the model build tools (dev dependencies).
-import { defaultModelsDir, loadBuildManifest } from '../models/manifest.js';
+import { defaultModelsDir, loadBuildManifest, type ModelName } from '../models/manifest.js';
 import { createFacePipeline, closePipelineSessions, openPipelineSessions, type PipelineSessions } from '../pipeline/index.js';
 import { createVectorStore, type VectorStore } from '../store/index.js';
 import { createAdmission } from './admission.js';
@@ -188,8 +188,6 @@ export async function startFacerec(config: Config, { logger }: StartOptions): Pr
     },
   };
 }
-
-type ModelName = 'detector' | 'landmarks' | 'embedder';
 
 function createRunners(sessions: PipelineSessions, config: Config, metrics: FacerecMetrics, tracer: Tracer): Record<ModelName, BatchedRunner> {
   const make = (model: ModelName) => {

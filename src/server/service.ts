@@ -19,11 +19,13 @@ import type {
   VerifyResponse,
 } from '../gen/facerec/v1/facerec.js';
 import type { HttpBody } from '../gen/google/api/httpbody.js';
+import { dot } from '../embedding.js';
+import { largestFace } from '../pipeline/pipeline.js';
 import type { PipelineResult } from '../pipeline/types.js';
 import type { Payload, VectorStore } from '../store/vector-store.js';
 import { checkFilter } from '../store/validate.js';
 import { bidiStream, clientStream, unary, type CallContext, type CallHooks } from './call-context.js';
-import { largestFace, toProtoFace, toRecognizeResponse } from './convert.js';
+import { toProtoFace, toRecognizeResponse } from './convert.js';
 import { imageFromHttpBody } from './http-body.js';
 import { planMatches, topKOf } from './reply-limits.js';
 import { mapInOrder } from './stream-window.js';
@@ -184,10 +186,4 @@ function renameImageError(field: string) {
     if (error instanceof FacerecError && error.status === 'INVALID_ARGUMENT') error.message = `${field}: ${error.message}`;
     throw error;
   };
-}
-
-function dot(a: Float32Array, b: Float32Array): number {
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += a[i]! * b[i]!;
-  return sum;
 }
