@@ -35,7 +35,8 @@ import type { CallHooks } from './call-context.js';
 import { largestRestBodyBytes, SERVICE_NAME, startGrpcServer, type RunningGrpcServer } from './grpc-server.js';
 import { startRestGateway } from './rest/gateway.js';
 import { facePolicyNamed } from './ingest.js';
-import { createFaceRecognitionService, type AnalyzeOptions, type FaceAnalyzer } from './service.js';
+import type { FaceAnalyzer } from './handler-types.js';
+import { createFaceRecognitionService } from './service.js';
 
 export interface RunningFacerec {
   readonly grpcPort: number;
@@ -97,7 +98,7 @@ export async function startFacerec(config: Config, { logger }: StartOptions): Pr
   const runners = createRunners(sessions, config, metrics, tracer);
   const pipeline = createFacePipeline({ runners: withRequestContext(runners), imageOps: sessions.imageOps, settings: config.pipeline, instrumentation: createPipelineInstrumentation(tracer) });
   const analyzer: FaceAnalyzer = {
-    async analyze(image: Uint8Array, options: AnalyzeOptions) {
+    async analyze(image, options) {
       const result = await pipeline.analyze(image, options);
       metrics.addFacesDetected(result.faces.length);
       return result;

@@ -16,7 +16,7 @@ import { clientStream, unary, type CallContext, type CallHooks } from './call-co
 import { forEachConcurrently } from './stream-window.js';
 import { toProtoFace } from './convert.js';
 import { checkEnrolmentQuality, type EnrolmentQualitySettings } from './enrolment-quality.js';
-import type { FaceAnalyzer, SpanRunner } from './service.js';
+import { noSpan, type FaceAnalyzer, type SpanRunner } from './handler-types.js';
 import { codeName, toServiceError } from './status.js';
 
 export interface IngestOptions {
@@ -97,7 +97,7 @@ export function chooseFace(faces: readonly DetectedFace[], requested: FacePolicy
 
 export function createIngestHandlers(options: IngestOptions): UntypedServiceImplementation {
   const { analyzer, store, hooks } = options;
-  const span: SpanRunner = options.span ?? ((_name, fn) => fn());
+  const span: SpanRunner = options.span ?? noSpan;
 
   async function enrolOne(item: IngestRequest, context: Pick<CallContext, 'signal'>): Promise<EnrollFaceResponse> {
     checkId('subject_id', item.subjectId);

@@ -21,7 +21,6 @@ import type {
 import type { HttpBody } from '../gen/google/api/httpbody.js';
 import { dot } from '../embedding.js';
 import { largestFace } from '../pipeline/pipeline.js';
-import type { PipelineResult } from '../pipeline/types.js';
 import type { Payload, VectorStore } from '../store/vector-store.js';
 import { checkFilter } from '../store/validate.js';
 import { bidiStream, clientStream, unary, type CallContext, type CallHooks } from './call-context.js';
@@ -29,26 +28,11 @@ import { toProtoFace, toRecognizeResponse } from './convert.js';
 import { imageFromHttpBody } from './http-body.js';
 import { planMatches, topKOf } from './reply-limits.js';
 import { mapInOrder } from './stream-window.js';
+import { noSpan, type FaceAnalyzer, type SpanRunner } from './handler-types.js';
 import { createIngestHandlers, type FaceChoiceSettings } from './ingest.js';
 import type { EnrolmentQualitySettings } from './enrolment-quality.js';
 import { createSubjectHandlers } from './subjects.js';
 import { toServiceError } from './status.js';
-
-export interface AnalyzeOptions {
-  /** False skips landmarks, alignment and embedding work the caller won't use. */
-  readonly embed: boolean;
-  /** Embed each face with its mirror image and average the two (`FacePipeline` `flipAverage`). */
-  readonly flipAverage?: boolean;
-  readonly signal?: AbortSignal;
-}
-
-export type SpanRunner = <T>(name: string, fn: () => Promise<T>) => Promise<T>;
-const noSpan: SpanRunner = (_name, fn) => fn();
-
-/** The pipeline as the server sees it. */
-export interface FaceAnalyzer {
-  analyze(image: Uint8Array, options: AnalyzeOptions): Promise<PipelineResult>;
-}
 
 export interface ServiceOptions {
   readonly analyzer: FaceAnalyzer;
