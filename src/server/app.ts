@@ -137,6 +137,7 @@ export async function startFacerec(config: Config, { logger }: StartOptions): Pr
     analyzer,
     store,
     similarityThreshold: config.pipeline.similarityThreshold,
+    maxTopK: config.server.maxTopK,
     info,
     hooks,
     span: (name, fn) => withSpan(tracer, name, fn),
@@ -225,6 +226,7 @@ function startRest(config: Config, grpcPort: number, logger: Logger) {
     corsOrigins: config.server.corsOrigins,
     // Base64 JSON bodies are 4/3 of the image they carry (Envoy's limit is the same).
     maxBodyBytes: largestRestBodyBytes(config.server.maxMessageBytes),
+    requestTimeoutMs: config.server.restRequestTimeoutMs,
     logger,
   });
 }

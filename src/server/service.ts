@@ -26,7 +26,7 @@ import { checkFilter } from '../store/validate.js';
 import { bidiStream, clientStream, unary, type CallContext, type CallHooks } from './call-context.js';
 import { toProtoFace, toRecognizeResponse } from './convert.js';
 import { imageFromHttpBody } from './http-body.js';
-import { planMatches, topKOf } from './reply-limits.js';
+import { MAX_MATCHES_PER_REPLY, planMatches, topKOf } from './reply-limits.js';
 import { mapInOrder } from './stream-window.js';
 import { noSpan, type FaceAnalyzer, type SpanRunner } from './handler-types.js';
 import { createIngestHandlers, type FaceChoiceSettings } from './ingest.js';
@@ -38,6 +38,8 @@ export interface ServiceOptions {
   readonly analyzer: FaceAnalyzer;
   readonly store: VectorStore;
   readonly similarityThreshold: number;
+  /** Largest top_k a request may ask for (`server.maxTopK`); default MAX_MATCHES_PER_REPLY. */
+  readonly maxTopK?: number;
   readonly info: () => Promise<Info>;
   readonly hooks: CallHooks;
   /** Frames of one RecognizeStream processed at once; results still leave in order. */
@@ -77,7 +79,7 @@ export function createFaceRecognitionService(options: ServiceOptions): UntypedSe
     request: { topK: number; minSimilarity?: number | undefined; includeEmbedding?: boolean; filter?: Payload | undefined; matchFaces?: boolean },
     context: Pick<CallContext, 'signal'>,
   ): Promise<RecognizeResponse> {
-    const k = topKOf(request.topK);
+    const k = topKOf(request.topK, options.maxTopK ?? MAX_MATCHES_PER_REPLY);
     const threshold = thresholdOf(request.minSimilarity, options.similarityThreshold);
     // Checked here as well as in the store, so a bad filter costs no inference.
     const filter = checkFilter(request.filter);
