@@ -11,6 +11,9 @@ WORKDIR /app
 # git-free build: npm ci fetches the model package (npm pack), checks its
 # integrity and sha256s, derives the models, generates code and compiles.
 COPY . .
+# The base image's npm 10 does not read package.json's allowScripts; this
+# keeps onnxruntime-node's install script from downloading CUDA libraries.
+ENV ONNXRUNTIME_NODE_INSTALL=skip
 RUN npm ci
 # What the runtime stage takes: production dependencies only. That includes
 # the ingest sources' readers (hyparquet, pg, pg-query-stream, cli-progress),

@@ -26,6 +26,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { loadConfig } from '../src/config/load.js';
+import { dot } from '../src/embedding.js';
 import { openPipeline } from '../src/cli/open-pipeline.js';
 import { isFacerecError } from '../src/errors.js';
 import { FacePolicy } from '../src/gen/facerec/v1/facerec.js';
@@ -119,7 +120,6 @@ async function measureLargest(set: string, label: string, bytes: Buffer): Promis
 }
 
 const cosines = new Map<string, number[]>();
-const cosine = (a: Float32Array, b: Float32Array) => a.reduce((sum, v, i) => sum + v * b[i]!, 0);
 
 /** The image with Gaussian noise of `sigma` grey levels added (seeded), as a camera sensor adds it. */
 let seed = 1;
@@ -147,7 +147,7 @@ for (const subject of readdirSync(identities).sort()) {
     // How far each degradation moves the embedding: what a refused copy would have cost the gallery.
     const drift = async (set: string, copy: Buffer) => {
       const degraded = await measureLargest(set, label, copy);
-      if (degraded) cosines.set(set, [...(cosines.get(set) ?? []), cosine(face.embedding!, degraded.embedding!)]);
+      if (degraded) cosines.set(set, [...(cosines.get(set) ?? []), dot(face.embedding!, degraded.embedding!)]);
     };
     for (const sigma of [1, 1.5, 2]) {
       await drift(`blurred σ=${sigma}@${SHARPNESS_SIZE_PX}px`, await sharp(bytes).blur((sigma * faceSizePx(face.box)) / SHARPNESS_SIZE_PX).png().toBuffer());

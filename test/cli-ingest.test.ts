@@ -287,7 +287,7 @@ describe('facerec ingest', () => {
     assert.match(unreachable.stderr, /RPC_FAILED: .*BulkIngest to 127\.0\.0\.1:9: UNAVAILABLE: cannot connect/);
     assert.equal((await cli('ingest')).code, 2);
     assert.match((await cli('ingest', path, '--shard', '3/3')).stderr, /--shard takes i\/N/);
-    assert.match((await cli('ingest', path, '--bogus')).stderr, /unknown option --bogus/);
+    assert.match((await cli('ingest', path, '--bogus')).stderr, /unknown option '?--bogus/i);
     const help = await cli('ingest', '--help');
     assert.equal(help.code, 0);
     assert.match(help.stdout, /--resume/);

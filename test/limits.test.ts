@@ -9,10 +9,13 @@ import { after, before, describe, it } from 'node:test';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import sharp from 'sharp';
 import { FacePolicy, RecognizeResponse, type Face, type IngestRequest } from '../src/gen/facerec/v1/facerec.js';
-import { MAX_MATCHES_PER_REPLY, MAX_TOP_K } from '../src/server/reply-limits.js';
+import { CONFIG_SCHEMA } from '../src/config/schema.js';
+import { MAX_MATCHES_PER_REPLY } from '../src/server/reply-limits.js';
 import { MAX_FILTER_KEYS, MAX_FILTER_VALUE_LENGTH, MAX_PAYLOAD_BYTES, MAX_PAYLOAD_DEPTH } from '../src/store/validate.js';
 import { call, startTestServer, type TestServer } from './support/facerec-server.js';
 import { cropFace, iou, photo, pngDeclaring, type PixelBox } from './support/images.js';
+
+const MAX_TOP_K = CONFIG_SCHEMA.server.maxTopK.default;
 
 function assertStatus(code: status, pattern: RegExp) {
   return (error: unknown) => {

@@ -99,7 +99,7 @@ before(async () => {
   const grpcPort = await new Promise<number>((resolve, reject) =>
     grpcServer.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port))),
   );
-  const common = { host: '127.0.0.1', port: 0, grpcTarget: `127.0.0.1:${grpcPort}`, descriptorPath: DESCRIPTOR, logger: silentLogger };
+  const common = { host: '127.0.0.1', port: 0, grpcTarget: `127.0.0.1:${grpcPort}`, descriptorPath: DESCRIPTOR, requestTimeoutMs: 60_000, logger: silentLogger };
   gateway = await startRestGateway({ ...common, corsOrigins: ['*'], maxBodyBytes: 16 * 1024 * 1024 });
   small = await startRestGateway({ ...common, corsOrigins: ['https://app.example'], maxBodyBytes: 64 * 1024 });
   url = `http://127.0.0.1:${gateway.port}`;

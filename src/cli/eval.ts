@@ -1,5 +1,6 @@
 /**
- * `npm run eval -- <folder> [--calibrate] [--photos dir] [--target-far 1e-4] [--json] [config flags]`
+ * `npm run eval -- <folder> [--calibrate] [--photos dir] [--target-far 1e-4] [--json] [settings flags]`
+ * (`--help` lists them)
  *
  * Prints verification accuracy at the best and at the configured threshold
  * (FAR, FRR), leave-one-out rank-1 identification, faces found per group
@@ -17,6 +18,7 @@ import type { Config } from '../config/schema.js';
 import type { FacePipeline } from '../pipeline/index.js';
 import { calibrate, type CalibrationReport } from './calibration.js';
 import { evaluate, type EvaluationReport } from './evaluation.js';
+import { commandHelp, parseCommandArgs, splitCommandLine, usageOf, UsageError, type CommandDescription, type FlagOptions } from './command.js';
 import { openPipeline } from './open-pipeline.js';
 
 export interface EvalArgs {
@@ -28,27 +30,28 @@ export interface EvalArgs {
   readonly configArgv: string[];
 }
 
-export function parseEvalArgs(argv: readonly string[]): EvalArgs {
-  let folder: string | undefined;
-  let calibrateFlag = false;
-  let photosDir = 'test/photos';
-  let targetFar = 1e-4;
-  let json = false;
-  const configArgv: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--calibrate') calibrateFlag = true;
-    else if (arg === '--json') json = true;
-    else if (arg === '--photos') photosDir = argv[++i] ?? photosDir;
-    else if (arg === '--target-far') targetFar = Number(argv[++i]);
-    else if (arg.startsWith('--')) {
-      configArgv.push(arg);
-      if (!arg.includes('=') && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--')) configArgv.push(argv[++i]!);
-    } else folder = arg;
+export const evalOptions = {
+  calibrate: { type: 'boolean', description: 'also calibrate the similarity threshold (docs/threshold.md)' },
+  photos: { type: 'string', valueName: 'dir', default: 'test/photos', description: 'more photos for the calibration: their faces against the eval subjects, and against their own re-encoded copies' },
+  'target-far': { type: 'string', valueName: 'rate', default: '1e-4', description: 'false-accept rate the calibrated threshold aims at' },
+  json: { type: 'boolean', description: 'print the report as JSON' },
+} as const satisfies FlagOptions;
+
+const EVAL: CommandDescription = { usage: 'npm run eval -- <folder>', summary: 'accuracy of the pipeline on <folder> (README, "Accuracy and thresholds")', ownOptions: evalOptions };
+
+/** The eval command line; undefined when it asked for --help (printed here). */
+export function parseEvalArgs(argv: readonly string[], print: (text: string) => void = (text) => process.stdout.write(`${text}\n`)): EvalArgs | undefined {
+  const { commandArgs, settingsArgs, help } = splitCommandLine(argv, evalOptions);
+  if (help) {
+    print(commandHelp(EVAL));
+    return undefined;
   }
-  if (!folder) throw new Error('usage: npm run eval -- <folder> [--calibrate] [--photos dir] [--target-far 1e-4] [--json]');
-  if (!(targetFar > 0 && targetFar < 1)) throw new Error('--target-far must be between 0 and 1');
-  return { folder, calibrate: calibrateFlag, photosDir, targetFar, json, configArgv };
+  const { values, positionals } = parseCommandArgs(commandArgs, evalOptions);
+  const [folder, ...extra] = positionals;
+  if (!folder || extra.length > 0) throw new UsageError('give one <folder>');
+  const targetFar = Number(values['target-far']);
+  if (!(targetFar > 0 && targetFar < 1)) throw new UsageError('--target-far must be between 0 and 1');
+  return { folder, calibrate: values.calibrate ?? false, photosDir: values.photos, targetFar, json: values.json ?? false, configArgv: settingsArgs };
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
@@ -116,7 +119,15 @@ export async function runEval(args: EvalArgs, pipeline: FacePipeline, config: Co
 }
 
 async function main(): Promise<void> {
-  const args = parseEvalArgs(process.argv.slice(2));
+  let args;
+  try {
+    args = parseEvalArgs(process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`eval: ${error.message}\nusage: ${usageOf(EVAL)}\n`);
+    process.exit(2);
+  }
+  if (!args) return;
   const config = loadConfig({ env: process.env, argv: args.configArgv });
   const opened = await openPipeline(config);
   try {

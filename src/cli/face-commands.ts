@@ -3,14 +3,11 @@ import { readFile } from 'node:fs/promises';
 import type { Config } from '../config/schema.js';
 import { FacerecError } from '../errors.js';
 import { cosineSimilarity, largestFace, type DetectedFace, type FacePipeline, type PipelineResult } from '../pipeline/index.js';
+import { UsageError, type CommandContext } from './command.js';
 import { openPipeline } from './open-pipeline.js';
 
-export interface CommandContext {
-  readonly config: Config;
-  readonly stdout: (text: string) => void;
-  /** Progress and notes for a person watching; absent in library use. */
-  readonly stderr?: (text: string) => void;
-}
+// Also the home ingest.ts imports them from.
+export { UsageError, type CommandContext } from './command.js';
 
 const round = (x: number, digits: number) => Number(x.toFixed(digits));
 
@@ -90,9 +87,4 @@ export async function compareCommand(args: readonly string[], ctx: CommandContex
     };
   });
   ctx.stdout(prettyJson(output));
-}
-
-/** Wrong command-line use: printed with the usage, exit code 2. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
 }

@@ -7,7 +7,6 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 
 import { connectivityState } from '@grpc/grpc-js';
 
@@ -23,7 +22,7 @@ import { openManifestSource } from '../ingest/sources/manifest.js';
 import { openParquetSource } from '../ingest/sources/parquet.js';
 import { openPostgresSource } from '../ingest/sources/postgres.js';
 import { facePolicyNamed } from '../server/ingest.js';
-import { UsageError, type CommandContext } from './face-commands.js';
+import { parseCommandArgs, UsageError, type CommandContext, type FlagOptions } from './command.js';
 import { connectToServer, serverConnectionOptions, serverConnectionSettings, type ServerConnection } from './server-connection.js';
 
 const FORMATS = ['folder', 'csv', 'jsonl', 'parquet', 'postgres'] as const;
@@ -40,40 +39,20 @@ const ITEM_OVERHEAD_BYTES = 64 * 1024;
 
 export const ingestOptions = {
   ...serverConnectionOptions,
-  'face-policy': { type: 'string' },
-  format: { type: 'string' },
-  'path-column': { type: 'string' },
-  'subject-column': { type: 'string' },
-  'image-column': { type: 'string' },
-  query: { type: 'string' },
-  'pg-url-env': { type: 'string' },
-  shard: { type: 'string' },
-  resume: { type: 'boolean' },
-  checkpoint: { type: 'string' },
-  report: { type: 'string' },
-  'max-failures': { type: 'string' },
-  'chunk-size': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
-
-export const INGEST_USAGE = `facerec ingest <folder | manifest.csv | manifest.jsonl | dataset.parquet | parquet folder> [options]
-facerec ingest --query 'SELECT …' [options]                      (PostgreSQL)
-
-  --server host:port       server to enrol into (default: FACEREC_SERVER, else 127.0.0.1:50051)
-  --token JWT              bearer token with faces:write (default: FACEREC_TOKEN)
-  --face-policy P          dominant | reject | largest (default: the server's)
-  --format F               folder | csv | jsonl | parquet | postgres (default: from the source)
-  --path-column NAME       image path column/field (default: path)
-  --subject-column NAME    subject id column/field (default: subject_id; Parquet: the ClassLabel column)
-  --image-column NAME      image bytes column (default: image; Parquet: the Image column)
-  --query SQL              PostgreSQL query; connection from PG* variables or --pg-url-env
-  --pg-url-env NAME        environment variable holding a postgres:// URL
-  --shard i/N              only subjects hashing to i of N (0 ≤ i < N), for N parallel workers
-  --checkpoint PATH        progress file (default: ./facerec-ingest-<job hash>.checkpoint.json)
-  --resume                 continue after the last finished chunk of the checkpoint
-  --report PATH            write the full report (every failure with its reason) as JSON
-  --max-failures N         stop and exit 1 once more than N photos failed (default: no limit)
-  --chunk-size N           photos per BulkIngest call (default: ${DEFAULT_CHUNK_SIZE})`;
+  'face-policy': { type: 'string', valueName: 'dominant|reject|largest', description: "which face of a photo is enrolled (default: the server's FACEREC_ENROLMENT__DEFAULT_FACE_POLICY)" },
+  format: { type: 'string', valueName: 'folder|csv|jsonl|parquet', description: 'the kind of source (default: from its name; a folder holding .parquet files is Parquet)' },
+  'path-column': { type: 'string', valueName: 'name', description: 'column or field with the image path, relative to the manifest (default: path)' },
+  'subject-column': { type: 'string', valueName: 'name', description: 'column or field with the subject id (default: subject_id; Parquet: its ClassLabel column)' },
+  'image-column': { type: 'string', valueName: 'name', description: 'column with the image bytes (default: image; Parquet: its Image column)' },
+  query: { type: 'string', valueName: 'SQL', description: 'read a PostgreSQL query instead of a path; give it a stable ORDER BY (connection: PG* variables or --pg-url-env)' },
+  'pg-url-env': { type: 'string', valueName: 'NAME', description: 'environment variable holding a postgres:// URL, so no password appears in ps' },
+  shard: { type: 'string', valueName: 'i/N', description: 'only the subjects hashing to i of N (0 ≤ i < N), for N parallel workers' },
+  checkpoint: { type: 'string', valueName: 'path', description: 'progress file (default: ./facerec-ingest-<job hash>.checkpoint.json)' },
+  resume: { type: 'boolean', description: 'continue after the last finished chunk of the checkpoint' },
+  report: { type: 'string', valueName: 'path', description: 'write the full report (every failure with its reason) as JSON' },
+  'max-failures': { type: 'string', valueName: 'N', description: 'stop and exit 1 once more than N photos failed in this run (default: no limit)' },
+  'chunk-size': { type: 'string', valueName: 'N', description: `photos per BulkIngest call, at most ${MAX_CHUNK_SIZE} (default: ${DEFAULT_CHUNK_SIZE})` },
+} as const satisfies FlagOptions;
 
 function positiveInteger(flag: string, text: string | undefined, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (text === undefined) return undefined;
@@ -103,15 +82,7 @@ async function detectFormat(path: string): Promise<SourceFormat> {
   throw new UsageError(`cannot tell the format of ${path} from its name; pass --format ${FORMATS.join('|')}`);
 }
 
-type IngestValues = ReturnType<typeof parseIngestArgs>['values'];
-
-function parseIngestArgs(args: readonly string[]) {
-  try {
-    return parseArgs({ args: [...args], options: ingestOptions, allowPositionals: true, strict: true });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-}
+type IngestValues = ReturnType<typeof parseCommandArgs<typeof ingestOptions>>['values'];
 
 async function openSource(positionals: readonly string[], values: IngestValues): Promise<IngestSource> {
   const columns = {
@@ -167,11 +138,7 @@ function defaultCheckpointPath(job: string): string {
 }
 
 export async function ingestCommand(args: readonly string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parseIngestArgs(args);
-  if (values.help) {
-    ctx.stdout(INGEST_USAGE);
-    return 0;
-  }
+  const { values, positionals } = parseCommandArgs(args, ingestOptions);
   const policy = values['face-policy'];
   if (policy !== undefined && !FACE_POLICIES.includes(policy)) throw new UsageError(`--face-policy must be dominant, reject or largest, not ${policy}`);
   const shard: Shard = values.shard === undefined ? WHOLE_SOURCE : parseShard(values.shard);

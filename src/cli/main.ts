@@ -1,51 +1,50 @@
 /**
- * The `facerec` command line. Each command is a row in COMMANDS (name,
- * usage, run), so `serve` and `token` slot in beside the face commands.
- * Configuration comes from loadConfig: environment first, then the flags
- * after the command's positional arguments (e.g. `--models-dir`).
+ * The `facerec` command line. Each command is a row in COMMANDS (command.ts
+ * says what a row holds), so `serve` and `token` slot in beside the face
+ * commands.
+ *
+ * runCli reads the whole command line once with util.parseArgs
+ * (splitCommandLine): the command's own flags, declared in its
+ * `ownOptions`, go to the command; every other flag is a setting and goes to
+ * loadConfig, which reads it over the environment (e.g. `--models-dir`).
+ * A command gets its own flags as `--name=value`, then its positional
+ * arguments, and parses them itself with parseCommandArgs. `--help` on any
+ * command prints its usage and flags and exits 0.
  */
 import { realpathSync } from 'node:fs';
 import { sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config/load.js';
 import { isFacerecError } from '../errors.js';
-import { UsageError, compareCommand, detectCommand, embedCommand, type CommandContext } from './face-commands.js';
+import { commandHelp, splitCommandLine, usageOf, UsageError, type Command, type FlagOptions } from './command.js';
+import { compareCommand, detectCommand, embedCommand } from './face-commands.js';
 import { ingestCommand, ingestOptions } from './ingest.js';
 import { jwksCommand } from './jwks.js';
 import { serveCommand } from './serve.js';
-import { tokenCommand } from './token.js';
+import { ownOptions as tokenOptions, tokenCommand } from './token.js';
 
-export interface Command {
-  readonly usage: string;
-  readonly summary: string;
-  /** Flags the command reads itself (taken out before loadConfig sees the rest). */
-  readonly ownFlags?: readonly string[];
-  /** Own flags that take no value: the word after one is a positional argument. */
-  readonly booleanFlags?: readonly string[];
-  /** Resolves to the exit code, or to nothing for 0. */
-  run(args: readonly string[], ctx: CommandContext): Promise<void | number>;
-}
+export type { Command } from './command.js';
 
 export const COMMANDS: Record<string, Command> = {
   detect: { usage: 'facerec detect <image>', summary: 'faces with boxes, scores and 5 landmarks, as JSON', run: detectCommand },
   embed: { usage: 'facerec embed <image>', summary: 'the same plus each face’s 512-d embedding', run: embedCommand },
   compare: { usage: 'facerec compare <a> <b>', summary: 'cosine similarity of the largest face in each, and the verdict', run: compareCommand },
-  serve: { usage: 'facerec serve [--grpc-port N] [--data-dir DIR] ...', summary: 'run the gRPC server (+ REST gateway and /metrics); npm start', run: serveCommand },
+  serve: { usage: 'facerec serve', summary: 'run the gRPC server (+ REST gateway and /metrics); npm start; its flags are the settings', run: serveCommand },
   ingest: {
-    usage: 'facerec ingest <source> | --query SQL [flags]',
-    summary: 'enrol a folder, CSV/JSONL manifest, Parquet dataset or PostgreSQL query on a running server (facerec ingest --help)',
-    ownFlags: Object.keys(ingestOptions).map((name) => `--${name}`),
-    booleanFlags: Object.entries(ingestOptions).filter(([, o]) => o.type === 'boolean').map(([name]) => `--${name}`),
+    usage: 'facerec ingest <source> | --query SQL',
+    summary: 'enrol a folder, CSV/JSONL manifest, Parquet dataset or PostgreSQL query on a running server: chunked, resumable, shardable',
+    ownOptions: ingestOptions,
     run: ingestCommand,
   },
   token: {
-    usage: 'facerec token [--scope faces:read,faces:write] [--expires 30d] [--subject NAME] [--issuer ISS] [--audience AUD]',
+    usage: 'facerec token',
     summary: 'mint a bearer token signed with AUTH_SECRET_KEY (iss/aud default to AUTH_ISSUER/AUTH_AUDIENCE)',
-    ownFlags: ['--scope', '--expires', '--subject', '--issuer', '--audience'],
+    ownOptions: tokenOptions,
     run: tokenCommand,
   },
   jwks: { usage: 'facerec jwks', summary: 'print AUTH_SECRET_KEY as the JWKS for Envoy’s jwt_authn', run: jwksCommand },
-  help: { usage: 'facerec help', summary: 'this text', run: async (_args, ctx) => void ctx.stdout(helpText()) },
+  // runCli answers help itself, before loading settings; run is here for callers of COMMANDS.
+  help: { usage: 'facerec help [command]', summary: 'this text, or a command’s usage and flags', run: async (args, ctx) => ctx.stdout(helpFor(args[0])) },
 };
 
 export function helpText(): string {
@@ -55,37 +54,16 @@ export function helpText(): string {
     '',
     ...Object.values(COMMANDS).map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
     '',
-    'Settings come from the environment (FACEREC_PIPELINE__*, see the README) or flags such as',
-    '--models-dir <dir> and --similarity-threshold <cosine>.',
+    '`facerec <command> --help` lists a command\'s flags. Settings come from the environment',
+    '(FACEREC_PIPELINE__*, see the README) or flags such as --models-dir <dir> and',
+    '--similarity-threshold <cosine>.',
   ].join('\n');
 }
 
-/** Splits argv into positional arguments and `--flag value` pairs for loadConfig. */
-export function splitArgs(argv: readonly string[], booleanFlags: readonly string[] = []): { positional: string[]; flags: string[] } {
-  const positional: string[] = [];
-  const flags: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (!arg.startsWith('--')) positional.push(arg);
-    else {
-      flags.push(arg);
-      if (!arg.includes('=') && !booleanFlags.includes(arg) && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--')) flags.push(argv[++i]!);
-    }
-  }
-  return { positional, flags };
-}
-
-/** Separates a command's own `--flag value` pairs from the config flags. */
-function takeOwnFlags(flags: readonly string[], names: readonly string[], booleanFlags: readonly string[] = []): { own: string[]; others: string[] } {
-  const own: string[] = [];
-  const others: string[] = [];
-  for (let i = 0; i < flags.length; i++) {
-    const flag = flags[i]!;
-    const target = names.includes(flag.split('=')[0]!) ? own : others;
-    target.push(flag);
-    if (!flag.includes('=') && !booleanFlags.includes(flag) && flags[i + 1] !== undefined && !flags[i + 1]!.startsWith('--')) target.push(flags[++i]!);
-  }
-  return { own, others };
+function helpFor(name: string | undefined): string {
+  const command = name === undefined ? undefined : COMMANDS[name];
+  if (name !== undefined && !command) throw new UsageError(`unknown command "${name}"`);
+  return command ? commandHelp(command) : helpText();
 }
 
 export interface CliIo {
@@ -111,14 +89,22 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     return 2;
   }
   try {
-    const { positional, flags } = splitArgs(rest, command.booleanFlags);
-    const { own, others } = takeOwnFlags(flags, command.ownFlags ?? [], command.booleanFlags);
-    const config = loadConfig({ env: process.env, argv: others });
-    const code = await command.run([...positional, ...own], { config, stdout: io.stdout, stderr: io.stderr });
+    const { commandArgs, settingsArgs, help } = splitCommandLine(rest, command.ownOptions);
+    if (help) {
+      io.stdout(commandHelp(command));
+      return 0;
+    }
+    // Help needs no settings: it works even while the environment holds a bad one.
+    if (command === COMMANDS['help']) {
+      io.stdout(helpFor(commandArgs[0]));
+      return 0;
+    }
+    const config = loadConfig({ env: process.env, argv: settingsArgs });
+    const code = await command.run(commandArgs, { config, stdout: io.stdout, stderr: io.stderr });
     return code ?? 0;
   } catch (error) {
     if (error instanceof UsageError) {
-      io.stderr(`facerec: ${error.message}\nusage: ${command.usage}`);
+      io.stderr(`facerec: ${error.message}\nusage: ${usageOf(command)}\n(facerec ${name} --help lists the flags)`);
       return 2;
     }
     if (isFacerecError(error)) {

@@ -10,14 +10,15 @@ import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js'
 
 import { FacerecError } from '../errors.js';
 import { FaceRecognitionClient } from '../gen/facerec/v1/facerec.js';
+import type { FlagOptions } from './command.js';
 
 export const DEFAULT_SERVER = '127.0.0.1:50051';
 
 /** The util.parseArgs options shared by every client command. */
 export const serverConnectionOptions = {
-  server: { type: 'string' },
-  token: { type: 'string' },
-} as const;
+  server: { type: 'string', valueName: 'host:port', description: `the facerec gRPC server (default: FACEREC_SERVER, else ${DEFAULT_SERVER})` },
+  token: { type: 'string', valueName: 'JWT', description: 'bearer token, e.g. from facerec token (default: FACEREC_TOKEN, which keeps it out of ps)' },
+} as const satisfies FlagOptions;
 
 export interface ServerConnectionSettings {
   readonly server: string;

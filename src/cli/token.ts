@@ -4,30 +4,20 @@
  * AUTH_SECRET_KEY / AUTH_ALGORITHM. `iss` and `aud` default to AUTH_ISSUER and
  * AUTH_AUDIENCE, so a token minted next to the server passes its checks.
  */
-import { parseArgs } from 'node:util';
 import { FacerecError } from '../errors.js';
 import { ALL_SCOPES, mintToken } from '../server/auth.js';
-import { UsageError, type CommandContext } from './face-commands.js';
+import { parseCommandArgs, UsageError, type CommandContext, type FlagOptions } from './command.js';
 
-const TOKEN_OPTIONS = {
-  scope: { type: 'string' },
-  expires: { type: 'string' },
-  subject: { type: 'string' },
-  issuer: { type: 'string' },
-  audience: { type: 'string' },
-} as const;
-
-function parseTokenArgs(args: readonly string[]) {
-  try {
-    return parseArgs({ args: [...args], options: TOKEN_OPTIONS, strict: true, allowPositionals: false }).values;
-  } catch (error) {
-    // parseArgs names the offending flag; the caller adds the usage line.
-    throw new UsageError((error as Error).message);
-  }
-}
+export const ownOptions = {
+  scope: { type: 'string', valueName: 'scopes', description: `comma-separated scopes (default: all of ${ALL_SCOPES.join(',')})` },
+  expires: { type: 'string', valueName: 'duration', description: 'lifetime, e.g. 2h, 30d (default: 30d)' },
+  subject: { type: 'string', valueName: 'name', description: 'the `sub` claim: who holds the token (default: none)' },
+  issuer: { type: 'string', valueName: 'iss', description: 'the `iss` claim (default: AUTH_ISSUER)' },
+  audience: { type: 'string', valueName: 'aud', description: 'the `aud` claim (default: AUTH_AUDIENCE)' },
+} as const satisfies FlagOptions;
 
 export async function tokenCommand(args: readonly string[], ctx: CommandContext): Promise<void> {
-  const options = parseTokenArgs(args);
+  const options = parseCommandArgs(args, ownOptions, false).values;
   const secret = ctx.config.auth.secretKey;
   if (!secret) throw new FacerecError('CONFIG_INVALID', 'AUTH_SECRET_KEY must be set to mint a token');
   const scopes = options.scope ? options.scope.split(',').map((s) => s.trim()) : [...ALL_SCOPES];

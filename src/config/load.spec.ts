@@ -39,6 +39,14 @@ describe('loadConfig', () => {
     );
   });
 
+  it('reads --flag value and --flag=value, and reports a flag without a value and a stray argument', () => {
+    assert.equal(loadConfig({ env: {}, argv: ['--similarity-threshold=-0.2', '--log-level', 'warn'] }).pipeline.similarityThreshold, -0.2);
+    assert.throws(
+      () => loadConfig({ env: {}, argv: ['stray', '--data-dir'] }),
+      (error: unknown) => isFacerecError(error, 'CONFIG_INVALID') && /unexpected argument "stray"/.test(error.message) && /--data-dir needs a value/.test(error.message),
+    );
+  });
+
   it('leaves auth off but allowed by default, and reads the auth settings by their names', () => {
     assert.equal(loadConfig({ env: {} }).auth.required, false);
     const config = loadConfig({ env: { AUTH_SECRET_KEY: 'k'.repeat(48), AUTH_ALGORITHM: 'HS384', FACEREC_AUTH__REQUIRED: 'true', AUTH_ISSUER: 'facerec', AUTH_AUDIENCE: 'facerec-api' } });

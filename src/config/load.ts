@@ -1,3 +1,4 @@
+import { parseArgs } from 'node:util';
 import { FacerecError } from '../errors.js';
 import { CONFIG_SCHEMA, type AuthConfig, type Config, type SettingSpec } from './schema.js';
 
@@ -24,6 +25,49 @@ export function listSettings(node: object = CONFIG_SCHEMA, prefix = ''): Array<{
     else out.push(...listSettings(child as object, path));
   }
   return out;
+}
+
+/** A setting's command-line flag as a util.parseArgs option; `description` is for `--help`. */
+export interface SettingFlagOption {
+  readonly type: 'string';
+  readonly description: string;
+  /** What the value is, for a usage line: `int`, `number`, `string`, … or the choices. */
+  readonly valueName: string;
+}
+
+/** The settings that have a flag, keyed by the flag's name without its dashes (`grpc-port`). */
+export function settingFlagOptions(): Record<string, SettingFlagOption> {
+  const options: Record<string, SettingFlagOption> = {};
+  for (const { spec } of listSettings()) {
+    if (spec.flag) options[spec.flag.replace(/^--/, '')] = { type: 'string', description: spec.description, valueName: spec.choices?.join('|') ?? spec.type };
+  }
+  return options;
+}
+
+/**
+ * The flag values in argv, by flag (`--grpc-port`). Parsed leniently
+ * (`strict: false`) so that every unknown flag or stray argument is one more
+ * problem in the single startup error rather than the end of parsing.
+ */
+function readFlags(argv: readonly string[], problems: string[]): Map<string, string> {
+  const options = settingFlagOptions();
+  const { tokens } = parseArgs({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true });
+  const known = new Set(Object.keys(options));
+  const values = new Map<string, string>();
+  let valueOfUnknown = -1;
+  for (const token of tokens) {
+    if (token.kind === 'option' && !known.has(token.name)) {
+      problems.push(`unknown option ${token.rawName}`);
+      // `--nope 1`: the 1 belongs to the unknown flag, not a problem of its own.
+      if (token.value === undefined) valueOfUnknown = token.index + 1;
+    } else if (token.kind === 'option') {
+      if (token.value === undefined) problems.push(`${token.rawName} needs a value`);
+      else values.set(`--${token.name}`, token.value);
+    } else if (token.kind === 'positional' && token.index !== valueOfUnknown) {
+      problems.push(`unexpected argument ${JSON.stringify(token.value)}`);
+    }
+  }
+  return values;
 }
 
 function parseValue(spec: SettingSpec, raw: string, source: string, problems: string[]): unknown {
@@ -93,20 +137,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const settings = listSettings();
   const problems: string[] = [];
 
-  const flagValues = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
-    const known = settings.find(({ spec }) => spec.flag === flag);
-    if (!known) {
-      problems.push(`unknown option ${flag}`);
-      if (inline === undefined && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--')) i++;
-      continue;
-    }
-    const value = inline ?? argv[++i];
-    if (value === undefined) problems.push(`${flag} needs a value`);
-    else flagValues.set(flag, value);
-  }
+  const flagValues = readFlags(argv, problems);
 
   const config: Record<string, unknown> = {};
   for (const { path, spec } of settings) {

@@ -43,9 +43,13 @@ export const CONFIG_SCHEMA = {
     metricsEnabled: s({ type: 'boolean', default: true, env: 'FACEREC_SERVER__METRICS_ENABLED', description: 'serve Prometheus /metrics' }),
     metricsPort: s({ type: 'int', default: 9464, min: 0, max: 65535, env: 'METRICS_PORT', flag: '--metrics-port', description: 'Prometheus /metrics port (0 picks a free one)' }),
     maxMessageBytes: s({ type: 'int', default: 32 * 1024 * 1024, min: 1024, env: 'FACEREC_SERVER__MAX_MESSAGE_BYTES', flag: '--max-message-bytes', description: 'largest image (gRPC message or REST body) accepted, in bytes; gRPC messages get 64 KiB more for their other fields' }),
+    // The built-in gateway's deadline for each forwarded unary RPC; envoy/envoy.yaml's route timeout (60s) is Envoy's own, set apart.
+    restRequestTimeoutMs: s({ type: 'number', default: 60_000, min: 1, env: 'FACEREC_SERVER__REST_REQUEST_TIMEOUT_MS', description: 'deadline of each call the built-in REST gateway forwards to gRPC; past it the client gets DEADLINE_EXCEEDED (HTTP 504) (ms)' }),
     corsOrigins: s({ type: 'list', default: ['*'], env: 'FACEREC_SERVER__CORS_ORIGINS', description: 'origins the REST gateway allows (comma-separated; * for any)' }),
     maxInflightRequests: s({ type: 'int', default: 64, min: 1, max: 100_000, env: 'FACEREC_SERVER__MAX_INFLIGHT_REQUESTS', description: 'unary calls handled at once; more get RESOURCE_EXHAUSTED (SERVER_BUSY) with retry-after' }),
     maxStreams: s({ type: 'int', default: 32, min: 1, max: 100_000, env: 'FACEREC_SERVER__MAX_STREAMS', description: 'RecognizeStream and BulkIngest calls open at once, counted apart from unary calls; more get SERVER_BUSY' }),
+    // At most MAX_MATCHES_PER_REPLY (src/server/reply-limits.ts), so the reply to one face asking for all of them still fits.
+    maxTopK: s({ type: 'int', default: 100, min: 1, max: 100, env: 'FACEREC_SERVER__MAX_TOP_K', description: 'largest top_k a Recognize request or RecognizeStream frame may ask for; more gets INVALID_ARGUMENT' }),
     maxIngestItems: s({ type: 'int', default: 10_000, min: 1, env: 'FACEREC_SERVER__MAX_INGEST_ITEMS', description: 'items one BulkIngest call may send; more end it with RESOURCE_EXHAUSTED (STREAM_TOO_LONG)' }),
     streamWriteTimeoutMs: s({ type: 'number', default: 30_000, min: 1, env: 'FACEREC_SERVER__STREAM_WRITE_TIMEOUT_MS', description: 'longest a stream reply waits for the client to read before the stream is ended (ms)' }),
     shutdownGraceMs: s({ type: 'number', default: 10_000, min: 0, env: 'FACEREC_SERVER__SHUTDOWN_GRACE_MS', description: 'time in-flight RPCs get to finish on SIGTERM (ms)' }),

@@ -23,7 +23,7 @@ const EMBEDDING_TOLERANCE = 1e-4;
 
 type Session = ort.InferenceSession;
 interface Sessions {
-  original: Record<'detector' | 'landmarks' | 'embedder', Session>;
+  original: Record<ModelName, Session>;
   derived: Record<'detector' | 'landmarks' | 'embedder', Session>;
 }
 let s: Sessions;

@@ -1,8 +1,9 @@
 /** Embedding: one model run on the aligned 112×112 RGB crop, then L2 normalisation. */
 import { FacerecError } from '../errors.js';
+import { dot, EMBEDDING_DIM } from '../embedding.js';
 import type { ModelRunner } from './session.js';
 
-export const EMBEDDING_DIM = 512;
+export { EMBEDDING_DIM };
 
 export function l2Normalize(vector: Float32Array): Float32Array {
   let sum = 0;
@@ -17,9 +18,7 @@ export function l2Normalize(vector: Float32Array): Float32Array {
 /** Cosine similarity of two L2-normalised embeddings (their dot product). */
 export function cosineSimilarity(a: Float32Array, b: Float32Array): number {
   if (a.length !== b.length) throw new RangeError(`embedding lengths differ: ${a.length} vs ${b.length}`);
-  let dot = 0;
-  for (let i = 0; i < a.length; i++) dot += a[i]! * b[i]!;
-  return dot;
+  return dot(a, b);
 }
 
 export async function embedFace(aligned: Uint8Array, runner: ModelRunner, signal?: AbortSignal): Promise<Float32Array> {

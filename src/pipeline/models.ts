@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { FacerecError } from '../errors.js';
-import { resolveModelPaths } from '../models/manifest.js';
+import { resolveModelPaths, type ModelName } from '../models/manifest.js';
 import { DETECTOR_INPUT_HEIGHT, DETECTOR_INPUT_WIDTH } from './detector.js';
 import { LANDMARKS_INPUT_SIZE } from './landmarks.js';
 import { ALIGNED_SIZE } from './align.js';
@@ -52,7 +52,7 @@ export async function openPipelineSessions(options: OpenModelsOptions = {}): Pro
 }
 
 /** One unbatched runner per session (the CLI and tests; the server uses the batcher instead). */
-export function directRunners(sessions: Pick<PipelineSessions, 'detector' | 'landmarks' | 'embedder'>): PipelineRunners {
+export function directRunners(sessions: Pick<PipelineSessions, ModelName>): PipelineRunners {
   return {
     detector: createDirectRunner(sessions.detector),
     landmarks: createDirectRunner(sessions.landmarks),

@@ -26,7 +26,7 @@ import type { Info, ModelInfo } from '../gen/facerec/v1/facerec.js';
 import type { Logger } from '../logger.js';
 import { packageRoot } from '../package-root.js';
 // manifest.js, not index.js: the index also pulls the model build tools (dev dependencies).
-import { defaultModelsDir, loadBuildManifest } from '../models/manifest.js';
+import { defaultModelsDir, loadBuildManifest, type ModelName } from '../models/manifest.js';
 import { createFacePipeline, closePipelineSessions, openPipelineSessions, type PipelineSessions } from '../pipeline/index.js';
 import { createVectorStore, type VectorStore } from '../store/index.js';
 import { createAdmission } from './admission.js';
@@ -35,7 +35,8 @@ import type { CallHooks } from './call-context.js';
 import { largestRestBodyBytes, SERVICE_NAME, startGrpcServer, type RunningGrpcServer } from './grpc-server.js';
 import { startRestGateway } from './rest/gateway.js';
 import { facePolicyNamed } from './ingest.js';
-import { createFaceRecognitionService, type AnalyzeOptions, type FaceAnalyzer } from './service.js';
+import type { FaceAnalyzer } from './handler-types.js';
+import { createFaceRecognitionService } from './service.js';
 
 export interface RunningFacerec {
   /** The ports actually bound (a configured 0 becomes the free port the OS gave). */
@@ -99,7 +100,7 @@ export async function startFacerec(config: Config, { logger }: StartOptions): Pr
   const runners = createRunners(sessions, config, metrics, tracer);
   const pipeline = createFacePipeline({ runners: withRequestContext(runners), imageOps: sessions.imageOps, settings: config.pipeline, instrumentation: createPipelineInstrumentation(tracer) });
   const analyzer: FaceAnalyzer = {
-    async analyze(image: Uint8Array, options: AnalyzeOptions) {
+    async analyze(image, options) {
       const result = await pipeline.analyze(image, options);
       metrics.addFacesDetected(result.faces.length);
       return result;
@@ -138,6 +139,7 @@ export async function startFacerec(config: Config, { logger }: StartOptions): Pr
     analyzer,
     store,
     similarityThreshold: config.pipeline.similarityThreshold,
+    maxTopK: config.server.maxTopK,
     info,
     hooks,
     span: createSpanRunner(tracer, spanPrivacy),
@@ -190,8 +192,6 @@ export async function startFacerec(config: Config, { logger }: StartOptions): Pr
   };
 }
 
-type ModelName = 'detector' | 'landmarks' | 'embedder';
-
 function createRunners(sessions: PipelineSessions, config: Config, metrics: FacerecMetrics, tracer: Tracer): Record<ModelName, BatchedRunner> {
   const make = (model: ModelName) => {
     const runner = createBatchedRunner(sessions[model], {
@@ -227,6 +227,7 @@ function startRest(config: Config, grpcPort: number, logger: Logger) {
     corsOrigins: config.server.corsOrigins,
     // Base64 JSON bodies are 4/3 of the image they carry (Envoy's limit is the same).
     maxBodyBytes: largestRestBodyBytes(config.server.maxMessageBytes),
+    requestTimeoutMs: config.server.restRequestTimeoutMs,
     logger,
   });
 }

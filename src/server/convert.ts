@@ -35,17 +35,3 @@ export function toRecognizeResponse(result: PipelineResult, faces: Face[], thres
     threshold,
   };
 }
-
-/** The face with the largest box area, or undefined. */
-export function largestFace<T extends { box: { x1: number; y1: number; x2: number; y2: number } }>(faces: readonly T[]): T | undefined {
-  let best: T | undefined;
-  let bestArea = -1;
-  for (const face of faces) {
-    const area = (face.box.x2 - face.box.x1) * (face.box.y2 - face.box.y1);
-    if (area > bestArea) {
-      best = face;
-      bestArea = area;
-    }
-  }
-  return best;
-}

@@ -10,13 +10,13 @@ import { FacerecError } from '../errors.js';
 import { FacePolicy, type EnrollFaceResponse, type IngestRequest, type IngestSummary, type ItemError } from '../gen/facerec/v1/facerec.js';
 import type { DetectedFace } from '../pipeline/types.js';
 import { deriveFaceId, sha256Hex } from '../store/face-id.js';
-import { checkPayload } from '../store/validate.js';
+import { checkId, checkPayload } from '../store/validate.js';
 import type { VectorStore } from '../store/vector-store.js';
 import { clientStream, unary, type CallContext, type CallHooks } from './call-context.js';
 import { forEachConcurrently } from './stream-window.js';
 import { toProtoFace } from './convert.js';
 import { checkEnrolmentQuality, type EnrolmentQualitySettings } from './enrolment-quality.js';
-import type { FaceAnalyzer, SpanRunner } from './service.js';
+import { noSpan, type FaceAnalyzer, type SpanRunner } from './handler-types.js';
 import { codeName, toServiceError } from './status.js';
 
 export interface IngestOptions {
@@ -43,13 +43,6 @@ export interface IngestOptions {
 }
 
 export const DEFAULT_MAX_REPORTED_ERRORS = 100;
-
-const MAX_ID_LENGTH = 256;
-
-function checkId(kind: string, id: string): void {
-  if (id.length === 0) throw new FacerecError('INVALID_ARGUMENT', `${kind} is required`);
-  if (id.length > MAX_ID_LENGTH) throw new FacerecError('INVALID_ARGUMENT', `${kind} is longer than ${MAX_ID_LENGTH} characters`);
-}
 
 export interface FaceChoiceSettings {
   /** What FACE_POLICY_UNSPECIFIED means on this server. */
@@ -104,7 +97,7 @@ export function chooseFace(faces: readonly DetectedFace[], requested: FacePolicy
 
 export function createIngestHandlers(options: IngestOptions): UntypedServiceImplementation {
   const { analyzer, store, hooks } = options;
-  const span: SpanRunner = options.span ?? ((_name, fn) => fn());
+  const span: SpanRunner = options.span ?? noSpan;
 
   async function enrolOne(item: IngestRequest, context: Pick<CallContext, 'signal'>): Promise<EnrollFaceResponse> {
     checkId('subject_id', item.subjectId);

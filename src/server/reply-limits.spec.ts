@@ -8,10 +8,11 @@ import type { DetectedFace } from '../pipeline/types.js';
 import { checkId, checkPayload, MAX_ID_LENGTH, MAX_PAGE_SIZE, MAX_PAYLOAD_BYTES } from '../store/validate.js';
 import type { SearchMatch } from '../store/vector-store.js';
 import { toProtoFace, toRecognizeResponse } from './convert.js';
-import { MAX_MATCHES_PER_REPLY, MAX_TOP_K, planMatches, topKOf } from './reply-limits.js';
+import { MAX_MATCHES_PER_REPLY, planMatches, topKOf } from './reply-limits.js';
 
 /** The gRPC send limit as shipped (grpc-server.ts sends at most maxMessageBytes). */
 const SEND_LIMIT = CONFIG_SCHEMA.server.maxMessageBytes.default;
+const MAX_TOP_K = CONFIG_SCHEMA.server.maxTopK.default;
 /** The detector's anchors (320×240 input: 40×30·3 + 20×15·2 + 10×8·2 + 5×4·3): no image gives more faces. */
 const DETECTOR_ANCHORS = 4420;
 
@@ -56,10 +57,15 @@ function worstRecognizeBytes(embedded: number): { bytes: number; matches: number
 }
 
 describe('topKOf', () => {
-  it('reads 0 as 1 and refuses more than MAX_TOP_K', () => {
-    assert.equal(topKOf(0), 1);
-    assert.equal(topKOf(MAX_TOP_K), MAX_TOP_K);
-    assert.throws(() => topKOf(MAX_TOP_K + 1), (e) => isFacerecError(e, 'INVALID_ARGUMENT') && /top_k 101 is above the maximum 100/.test(e.message));
+  it('reads 0 as 1 and refuses more than the configured maximum', () => {
+    assert.equal(topKOf(0, MAX_TOP_K), 1);
+    assert.equal(topKOf(MAX_TOP_K, MAX_TOP_K), MAX_TOP_K);
+    assert.throws(() => topKOf(MAX_TOP_K + 1, MAX_TOP_K), (e) => isFacerecError(e, 'INVALID_ARGUMENT') && /top_k 101 is above the maximum 100/.test(e.message));
+    assert.throws(() => topKOf(11, 10), (e) => isFacerecError(e, 'INVALID_ARGUMENT') && /top_k 11 is above the maximum 10/.test(e.message));
+  });
+
+  it('lets no configured maximum ask for more matches than one reply carries', () => {
+    assert.ok(CONFIG_SCHEMA.server.maxTopK.max <= MAX_MATCHES_PER_REPLY);
   });
 });
 

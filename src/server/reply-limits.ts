@@ -17,9 +17,6 @@
 import { FacerecError } from '../errors.js';
 import type { FaceBox } from '../pipeline/types.js';
 
-/** Largest top_k a request may ask for. */
-export const MAX_TOP_K = 100;
-
 /**
  * Most matches one reply (a Recognize, a RecognizeUpload or one stream
  * frame's result) carries over all its faces: top_k 100 for one face, or the
@@ -27,11 +24,14 @@ export const MAX_TOP_K = 100;
  */
 export const MAX_MATCHES_PER_REPLY = 100;
 
-/** The request's top_k as a match count: 0 (unset) means 1, above MAX_TOP_K is refused. */
-export function topKOf(requested: number): number {
-  if (!Number.isInteger(requested) || requested < 0) throw new FacerecError('INVALID_ARGUMENT', `top_k must be an integer in 0..${MAX_TOP_K}, got ${requested}`);
-  if (requested > MAX_TOP_K) {
-    throw new FacerecError('INVALID_ARGUMENT', `top_k ${requested} is above the maximum ${MAX_TOP_K}`, { details: { topK: requested, limit: MAX_TOP_K } });
+/**
+ * The request's top_k as a match count: 0 (unset) means 1, above `maxTopK`
+ * (`server.maxTopK`, at most MAX_MATCHES_PER_REPLY) is refused.
+ */
+export function topKOf(requested: number, maxTopK: number): number {
+  if (!Number.isInteger(requested) || requested < 0) throw new FacerecError('INVALID_ARGUMENT', `top_k must be an integer in 0..${maxTopK}, got ${requested}`);
+  if (requested > maxTopK) {
+    throw new FacerecError('INVALID_ARGUMENT', `top_k ${requested} is above the maximum ${maxTopK}`, { details: { topK: requested, limit: maxTopK } });
   }
   return requested === 0 ? 1 : requested;
 }

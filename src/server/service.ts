@@ -19,41 +19,27 @@ import type {
   VerifyResponse,
 } from '../gen/facerec/v1/facerec.js';
 import type { HttpBody } from '../gen/google/api/httpbody.js';
-import type { PipelineResult } from '../pipeline/types.js';
+import { dot } from '../embedding.js';
+import { largestFace } from '../pipeline/pipeline.js';
 import type { Payload, VectorStore } from '../store/vector-store.js';
 import { checkFilter } from '../store/validate.js';
 import { bidiStream, clientStream, unary, type CallContext, type CallHooks } from './call-context.js';
-import { largestFace, toProtoFace, toRecognizeResponse } from './convert.js';
+import { toProtoFace, toRecognizeResponse } from './convert.js';
 import { imageFromHttpBody } from './http-body.js';
-import { planMatches, topKOf } from './reply-limits.js';
+import { MAX_MATCHES_PER_REPLY, planMatches, topKOf } from './reply-limits.js';
 import { mapInOrder } from './stream-window.js';
+import { noSpan, type FaceAnalyzer, type SpanRunner } from './handler-types.js';
 import { createIngestHandlers, type FaceChoiceSettings } from './ingest.js';
 import type { EnrolmentQualitySettings } from './enrolment-quality.js';
 import { createSubjectHandlers } from './subjects.js';
 import { toServiceError } from './status.js';
 
-export interface AnalyzeOptions {
-  /** False skips landmarks, alignment and embedding work the caller won't use. */
-  readonly embed: boolean;
-  /** Embed each face with its mirror image and average the two (`FacePipeline` `flipAverage`). */
-  readonly flipAverage?: boolean;
-  readonly signal?: AbortSignal;
-}
-
-/** Span attributes by their names in telemetry/names.ts (ATTR). */
-export type SpanAttributes = Readonly<Record<string, string | number>>;
-export type SpanRunner = <T>(name: string, fn: () => Promise<T>, attributes?: SpanAttributes) => Promise<T>;
-const noSpan: SpanRunner = (_name, fn) => fn();
-
-/** The pipeline as the server sees it. */
-export interface FaceAnalyzer {
-  analyze(image: Uint8Array, options: AnalyzeOptions): Promise<PipelineResult>;
-}
-
 export interface ServiceOptions {
   readonly analyzer: FaceAnalyzer;
   readonly store: VectorStore;
   readonly similarityThreshold: number;
+  /** Largest top_k a request may ask for (`server.maxTopK`); default MAX_MATCHES_PER_REPLY. */
+  readonly maxTopK?: number;
   readonly info: () => Promise<Info>;
   readonly hooks: CallHooks;
   /** Frames of one RecognizeStream processed at once; results still leave in order. */
@@ -93,7 +79,7 @@ export function createFaceRecognitionService(options: ServiceOptions): UntypedSe
     request: { topK: number; minSimilarity?: number | undefined; includeEmbedding?: boolean; filter?: Payload | undefined; matchFaces?: boolean },
     context: Pick<CallContext, 'signal'>,
   ): Promise<RecognizeResponse> {
-    const k = topKOf(request.topK);
+    const k = topKOf(request.topK, options.maxTopK ?? MAX_MATCHES_PER_REPLY);
     const threshold = thresholdOf(request.minSimilarity, options.similarityThreshold);
     // Checked here as well as in the store, so a bad filter costs no inference.
     const filter = checkFilter(request.filter);
@@ -188,10 +174,4 @@ function renameImageError(field: string) {
     if (error instanceof FacerecError && error.status === 'INVALID_ARGUMENT') error.message = `${field}: ${error.message}`;
     throw error;
   };
-}
-
-function dot(a: Float32Array, b: Float32Array): number {
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += a[i]! * b[i]!;
-  return sum;
 }

@@ -12,6 +12,7 @@ import type {
   Subject,
   UpdateSubjectRequest,
 } from '../gen/facerec/v1/facerec.js';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../store/validate.js';
 import type { VectorStore } from '../store/vector-store.js';
 import { unary, type CallHooks } from './call-context.js';
 
@@ -19,9 +20,6 @@ export interface SubjectHandlerOptions {
   readonly store: VectorStore;
   readonly hooks: CallHooks;
 }
-
-const DEFAULT_PAGE_SIZE = 50;
-const MAX_PAGE_SIZE = 1000;
 
 function required(field: string, value: string): string {
   if (value.length === 0) throw new FacerecError('INVALID_ARGUMENT', `${field} is required`);

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 
 import { FacerecError } from '../errors.js';
 
-const SHA256_HEX = /^[0-9a-f]{64}$/;
+/** An image hash as `FaceInput.imageSha256` takes it: 64 lowercase hex characters. */
+export const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 /** Hex sha256 of image bytes, the form `FaceInput.imageSha256` takes. */
 export function sha256Hex(bytes: Uint8Array | string): string {

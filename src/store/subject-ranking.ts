@@ -8,7 +8,7 @@
  * reading a few faces per wanted subject finds it without a second index to
  * keep in step; its first face in the list is its closest one.
  */
-import { dot } from './subject-template.js';
+import { dot } from '../embedding.js';
 import { SUBJECT_CANDIDATES_MIN, SUBJECT_CANDIDATES_PER_RESULT, type SearchMatch } from './vector-store.js';
 
 /** Nearest faces to read for k subjects. */

@@ -22,10 +22,3 @@ export function meanTemplate(embeddings: Iterable<Float32Array>, dimension?: num
   for (let i = 0; i < sum.length; i++) sum[i]! /= norm;
   return sum;
 }
-
-/** Cosine similarity of two L2-normalised embeddings. */
-export function dot(a: Float32Array, b: Float32Array): number {
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += a[i]! * b[i]!;
-  return sum;
-}

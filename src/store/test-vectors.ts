@@ -33,9 +33,3 @@ export function nearby(base: Float32Array, noise: number, random: () => number):
   for (let i = 0; i < base.length; i++) v[i] = base[i]! + noise * (random() + random() + random() - 1.5);
   return normalise(v);
 }
-
-export function dot(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
-  return s;
-}

@@ -1,10 +1,15 @@
 import { FacerecError } from '../errors.js';
-import { deriveFaceId } from './face-id.js';
+import { deriveFaceId, SHA256_HEX } from './face-id.js';
 import type { FaceInput, ListSubjectsOptions, Payload, SearchOptions } from './vector-store.js';
 
 /** Ids go into SQL, Qdrant payloads and URLs: keep them printable and bounded. */
 export const MAX_ID_LENGTH = 256;
-export const DEFAULT_PAGE_SIZE = 100;
+/**
+ * Subjects per page when none is asked for: the store's `listSubjects()` and
+ * ListSubjects with `page_size` 0 share it, so a client sees the same page
+ * whichever it calls (the proto and the README say 50).
+ */
+export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 1000;
 /** How far a stored embedding's norm may drift from 1 (float32 rounding, fp16 models). */
 const NORM_TOLERANCE = 1e-2;
@@ -37,9 +42,9 @@ export const MAX_PAYLOAD_DEPTH = 8;
 export const MAX_FILTER_KEYS = 32;
 /** Longest string value in a filter, in characters: the same bound as an id, which is what filters usually name. */
 export const MAX_FILTER_VALUE_LENGTH = MAX_ID_LENGTH;
-const SHA256_HEX = /^[0-9a-f]{64}$/;
 
-export function checkId(kind: 'subjectId' | 'faceId', id: unknown): string {
+/** `kind` names the field as the caller's API spells it (`subjectId` in the store, `subject_id` on the wire). */
+export function checkId(kind: string, id: unknown): string {
   if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH || /[\u0000-\u001f]/.test(id)) {
     throw new FacerecError('INVALID_ARGUMENT', `${kind} must be 1-${MAX_ID_LENGTH} printable characters`);
   }

@@ -8,7 +8,8 @@ import { after, afterEach, describe, it } from 'node:test';
 
 import { isFacerecError, type ErrorCode } from '../errors.js';
 import { deriveFaceId, sha256Hex } from './face-id.js';
-import { dot, nearby, randomUnit, seededRandom } from './test-vectors.js';
+import { dot } from '../embedding.js';
+import { nearby, randomUnit, seededRandom } from './test-vectors.js';
 import type { VectorStore } from './vector-store.js';
 
 export const CONTRACT_DIM = 16;

@@ -10,7 +10,7 @@
 export type Payload = Readonly<Record<string, unknown>>;
 
 /** Default embedding width (ArcFace-style models). */
-export const EMBEDDING_DIM = 512;
+export { EMBEDDING_DIM } from '../embedding.js';
 
 export interface FaceInput {
   /** Caller-chosen face id; when absent it is derived from subjectId + imageSha256. */
@@ -84,7 +84,7 @@ export interface Subject extends SubjectSummary {
 }
 
 export interface ListSubjectsOptions {
-  /** Page size, 1..1000 (default 100). */
+  /** Page size, 1..1000 (default 50, DEFAULT_PAGE_SIZE in validate.ts). */
   readonly limit?: number;
   /** Opaque token from the previous page's `nextPageToken`. */
   readonly pageToken?: string;

@@ -5,6 +5,7 @@
  * this registry by test/k8s-manifests.test.ts.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { BatchInfo } from '../batching/batcher.js';
 import { LABEL, METRIC } from './names.js';
 
 /** gRPC status codes by number, spelled as in grpc/status.proto. */
@@ -25,12 +26,8 @@ export interface GallerySize {
 
 export type GallerySizeSource = () => GallerySize | Promise<GallerySize>;
 
-export interface BatchObservation {
-  readonly size: number;
-  /** Per item: ms from enqueue until the batch was sent. */
-  readonly queueWaitMs: readonly number[];
-  readonly runMs: number;
-}
+/** What the metrics read of one batch (the batcher's BatchInfo). */
+export type BatchObservation = Pick<BatchInfo, 'size' | 'queueWaitMs' | 'runMs'>;
 
 export interface FacerecMetricsOptions {
   /** Node process metrics (CPU, memory, event loop lag, GC); default true. */

@@ -14,6 +14,7 @@ import {
   type SpanContext,
   type Tracer,
 } from '@opentelemetry/api';
+import type { BatchInfo } from '../batching/batcher.js';
 import type { PipelineInstrumentation, StageFacts } from '../pipeline/pipeline.js';
 import { ATTR, SPAN, TRACER_NAME } from './names.js';
 
@@ -120,16 +121,9 @@ export function toSpanContext(value: unknown): SpanContext | undefined {
   return undefined;
 }
 
-export interface BatchSpanInput {
+/** One batch as the batcher reports it (contexts: what was captured at enqueue), and which model ran it. */
+export interface BatchSpanInput extends BatchInfo {
   readonly model: string;
-  readonly size: number;
-  /** Per item, in batch order: ms from enqueue until the batch was sent. */
-  readonly queueWaitMs: readonly number[];
-  readonly runMs: number;
-  /** Per item, in batch order: the context captured when it was enqueued. */
-  readonly contexts: readonly unknown[];
-  /** Set when the whole batch failed. */
-  readonly error?: unknown;
   /** When the run ended (epoch ms); defaults to now. */
   readonly endTimeMs?: number;
 }

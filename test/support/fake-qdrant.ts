@@ -54,6 +54,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+import { dot } from '../../src/embedding.js';
+
 export interface FakeQdrant {
   /** http://127.0.0.1:PORT, for QdrantClient({ url }). */
   readonly url: string;
@@ -316,9 +318,7 @@ function preprocess(v: readonly number[], distance: Distance): Float32Array {
 }
 
 function score(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
-  return Math.fround(s);
+  return Math.fround(dot(a, b));
 }
 
 // ---------------------------------------------------------------- payload / vector selection

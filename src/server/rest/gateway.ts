@@ -38,8 +38,8 @@ export interface RestGatewayOptions {
   readonly descriptorPath: string;
   readonly corsOrigins: readonly string[];
   readonly maxBodyBytes: number;
-  /** Deadline of each forwarded RPC (Envoy's route timeout); default 60 s. */
-  readonly requestTimeoutMs?: number;
+  /** Deadline of each forwarded RPC, in ms (`server.restRequestTimeoutMs`, as Envoy's route timeout). */
+  readonly requestTimeoutMs: number;
   /** The server's logger: failures the HTTP client only sees as a status are logged here with their cause. */
   readonly logger: Logger;
 }
@@ -120,7 +120,7 @@ async function handle(ctx: HandlerContext, req: IncomingMessage, res: ServerResp
       if (value !== undefined) metadata.set(name, value);
     }
     const path = `/${match.rule.method.parent.typeName}/${match.rule.method.name}`;
-    const deadline = Date.now() + (ctx.options.requestTimeoutMs ?? 60_000);
+    const deadline = Date.now() + ctx.options.requestTimeoutMs;
     const outcome = await unaryCall(ctx.client, path, request, metadata, deadline, res);
     if ('error' in outcome) {
       // No facerec error code means the call never got an answer from facerec (it is down,

@@ -1,5 +1,5 @@
 import { candidateFaceCount } from '../subject-ranking.js';
-import { dot } from '../subject-template.js';
+import { dot } from '../../embedding.js';
 import type { Payload, SearchMatch } from '../vector-store.js';
 import type { RecordReader } from './record-reads.js';
 import type { IndexHits, VectorIndex } from './vector-index.js';
