@@ -36,6 +36,7 @@ import { largestRestBodyBytes, SERVICE_NAME, startGrpcServer, type RunningGrpcSe
 import { startRestGateway } from './rest/gateway.js';
 import { facePolicyNamed } from './ingest.js';
 import { createFaceRecognitionService, type AnalyzeOptions, type FaceAnalyzer } from './service.js';
+import type { StreamSettings } from './stream-session.js';
 
 export interface RunningFacerec {
   readonly grpcPort: number;
@@ -102,6 +103,12 @@ export async function startFacerec(config: Config, { logger }: StartOptions): Pr
       metrics.addFacesDetected(result.faces.length);
       return result;
     },
+    async detectFrame(image, options) {
+      const frame = await pipeline.detectFrame(image, options);
+      metrics.addFacesDetected(frame.detections.length);
+      return frame;
+    },
+    describeFaces: (frame, indexes, options) => pipeline.describeFaces(frame, indexes, options),
   };
   metrics.setGallerySizeSource(async () => {
     const stats = await rawStore.stats();
@@ -145,6 +152,14 @@ export async function startFacerec(config: Config, { logger }: StartOptions): Pr
     enrolmentQuality: { minFaceSizePx: config.enrolment.minFaceSizePx, minSharpness: config.enrolment.minSharpness, maxYawDeg: config.enrolment.maxYawDeg },
     flipAverageEnrolment: config.enrolment.flipAverage,
     flipAverageProbes: config.pipeline.flipAverageProbes,
+    streamWindow: config.stream.maxFramesInFlight,
+    stream: streamSettings(config),
+    logger,
+    streamObserver: {
+      working: (delta) => metrics.streamFrameWorking(delta),
+      frame: (outcome) => metrics.recordStreamFrame(outcome),
+      faces: (faces, embedded) => metrics.recordStreamFaces(faces, embedded),
+    },
   });
 
   let grpc: RunningGrpcServer | undefined;
@@ -186,6 +201,17 @@ export async function startFacerec(config: Config, { logger }: StartOptions): Pr
       })();
       return stopped;
     },
+  };
+}
+
+function streamSettings(config: Config): StreamSettings {
+  const { stream } = config;
+  return {
+    iouThreshold: stream.trackIouThreshold,
+    maxMissedFrames: stream.trackMaxMissedFrames,
+    reidMinSimilarity: stream.trackReidSimilarity,
+    maxTracks: stream.maxTracks,
+    reembed: { everyFrames: stream.reembedEveryFrames, growthRatio: stream.reembedGrowthRatio, scoreGain: stream.reembedScoreGain },
   };
 }
 

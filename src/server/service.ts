@@ -6,12 +6,11 @@
 import { SPAN } from '../telemetry/names.js';
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { FacerecError } from '../errors.js';
+import type { Logger } from '../logger.js';
 import type {
   DetectRequest,
   DetectResponse,
   Face,
-  Frame,
-  FrameResult,
   Info,
   RecognizeRequest,
   RecognizeResponse,
@@ -19,18 +18,19 @@ import type {
   VerifyResponse,
 } from '../gen/facerec/v1/facerec.js';
 import type { HttpBody } from '../gen/google/api/httpbody.js';
-import type { PipelineResult } from '../pipeline/types.js';
+import type { DetectedFrame } from '../pipeline/pipeline.js';
+import type { DetectedFace, PipelineResult } from '../pipeline/types.js';
 import type { Payload, VectorStore } from '../store/vector-store.js';
 import { checkFilter } from '../store/validate.js';
-import { bidiStream, clientStream, unary, type CallContext, type CallHooks } from './call-context.js';
+import { unary, type CallContext, type CallHooks } from './call-context.js';
 import { largestFace, toProtoFace, toRecognizeResponse } from './convert.js';
 import { imageFromHttpBody } from './http-body.js';
 import { planMatches, topKOf } from './reply-limits.js';
-import { mapInOrder } from './stream-window.js';
+import { createRecognizeStreamHandler, type StreamObserver } from './recognize-stream.js';
+import type { StreamSettings, UnknownTrackSink } from './stream-session.js';
 import { createIngestHandlers, type FaceChoiceSettings } from './ingest.js';
 import type { EnrolmentQualitySettings } from './enrolment-quality.js';
 import { createSubjectHandlers } from './subjects.js';
-import { toServiceError } from './status.js';
 
 export interface AnalyzeOptions {
   /** False skips landmarks, alignment and embedding work the caller won't use. */
@@ -46,6 +46,10 @@ const noSpan: SpanRunner = (_name, fn) => fn();
 /** The pipeline as the server sees it. */
 export interface FaceAnalyzer {
   analyze(image: Uint8Array, options: AnalyzeOptions): Promise<PipelineResult>;
+  /** Decode and detect only (camera frames: the faces to embed are picked afterwards). */
+  detectFrame(image: Uint8Array, options: { signal?: AbortSignal }): Promise<DetectedFrame>;
+  /** Landmarks and embeddings for the chosen detections of a detected frame. */
+  describeFaces(frame: DetectedFrame, indexes: readonly number[], options: AnalyzeOptions): Promise<DetectedFace[]>;
 }
 
 export interface ServiceOptions {
@@ -56,6 +60,14 @@ export interface ServiceOptions {
   readonly hooks: CallHooks;
   /** Frames of one RecognizeStream processed at once; results still leave in order. */
   readonly streamWindow?: number;
+  /** Tracking and re-embedding settings of RecognizeStream (`config.stream`). */
+  readonly stream: StreamSettings;
+  /** Keeps unknown tracks for review; absent: none are kept. */
+  readonly keepUnknown?: UnknownTrackSink;
+  /** For what no caller sees (an unknown face that could not be kept for review). */
+  readonly logger?: Logger;
+  /** RecognizeStream metrics beyond the open-stream count. */
+  readonly streamObserver?: StreamObserver;
   /** Runs fn in a named span (stream.frame, ingest.item); default: runs it as is. */
   readonly span?: SpanRunner;
   /** Called around each RecognizeStream (metrics: active streams). */
@@ -109,25 +121,6 @@ export function createFaceRecognitionService(options: ServiceOptions): UntypedSe
     return toRecognizeResponse(result, faces, threshold);
   }
 
-  async function recognizeFrame(frame: Frame, context: CallContext): Promise<FrameResult> {
-    const started = performance.now();
-    try {
-      const response = await span(SPAN.streamFrame, () => recognize(frame.image, frame, context));
-      return { cameraId: frame.cameraId, sequence: frame.sequence, faces: response.faces, error: undefined, latencyMs: performance.now() - started };
-    } catch (error) {
-      // A bad frame is reported in its result; the stream goes on.
-      if (context.signal.aborted) throw error;
-      const status = toServiceError(error, hooks.logger);
-      return {
-        cameraId: frame.cameraId,
-        sequence: frame.sequence,
-        faces: [],
-        error: { code: status.code, message: status.details, details: [] },
-        latencyMs: performance.now() - started,
-      };
-    }
-  }
-
   return {
     recognize: unary<RecognizeRequest, RecognizeResponse>('Recognize', hooks, (request, context) => recognize(request.image, request, context)),
 
@@ -158,17 +151,21 @@ export function createFaceRecognitionService(options: ServiceOptions): UntypedSe
       return { similarity, verified: similarity >= threshold, threshold, faceA: toProtoFace(faceA), faceB: toProtoFace(faceB) };
     }),
 
-    recognizeStream: bidiStream<Frame, FrameResult>('RecognizeStream', hooks, async (frames, write, context) => {
-      options.onStream?.(1);
-      try {
-        // A small in-order window: frame n+1 decodes while frame n is in the
-        // models, so one camera keeps the batcher busier; each result still
-        // leaves as soon as it and the frames before it are done.
-        const depth = options.streamWindow ?? 2;
-        await mapInOrder(frames, { depth, signal: context.signal }, (frame) => recognizeFrame(frame, context), write);
-      } finally {
-        options.onStream?.(-1);
-      }
+    // A small window: frame n+1 decodes and detects while frame n is in the
+    // later models, so one camera keeps the batchers busier; each result still
+    // leaves as soon as it and the frames before it are done.
+    recognizeStream: createRecognizeStreamHandler({
+      analyzer,
+      store,
+      hooks,
+      similarityThreshold: options.similarityThreshold,
+      settings: options.stream,
+      maxFramesInFlight: options.streamWindow ?? 2,
+      flipAverage,
+      span,
+      ...(options.keepUnknown ? { keepUnknown: options.keepUnknown } : {}),
+      ...(options.logger ? { logger: options.logger } : {}),
+      observe: { ...options.streamObserver, stream: (delta) => options.onStream?.(delta) },
     }),
 
     getInfo: unary('GetInfo', hooks, () => options.info()),
