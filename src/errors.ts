@@ -46,6 +46,7 @@ export const ERROR_CATALOGUE = {
   // Gallery
   SUBJECT_NOT_FOUND: { status: 'NOT_FOUND', message: 'subject not found' },
   FACE_NOT_FOUND: { status: 'NOT_FOUND', message: 'face not found' },
+  REVIEW_FACE_NOT_FOUND: { status: 'NOT_FOUND', message: 'no unknown face with this id in the review list' },
   ALREADY_EXISTS: { status: 'ALREADY_EXISTS', message: 'already exists' },
   STORE_LOCKED: { status: 'FAILED_PRECONDITION', message: 'data directory is in use by another process' },
   STORE_CORRUPT: { status: 'FAILED_PRECONDITION', message: 'data directory holds files facerec cannot read' },
