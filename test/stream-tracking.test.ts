@@ -12,6 +12,7 @@ import { status, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-j
 import { FacePolicy, FramePolicy, TrackEventType, type Frame, type FrameResult } from '../src/gen/facerec/v1/facerec.js';
 import { call, startTestServer, type TestServer } from './support/facerec-server.js';
 import { doorScript, personPhoto, renderFrames } from './support/camera-video.js';
+import sharp from 'sharp';
 
 const MAX_MISSED = 3;
 const IN_FLIGHT = 2;
@@ -51,7 +52,7 @@ describe('RecognizeStream tracking', () => {
   let server: TestServer;
   let door: Buffer[];
   before(async () => {
-    server = await startTestServer({ stream: { trackMaxMissedFrames: MAX_MISSED, maxFramesInFlight: IN_FLIGHT } });
+    server = await startTestServer({ stream: { trackMaxMissedFrames: MAX_MISSED, maxFramesInFlight: IN_FLIGHT } }, undefined, { rest: true });
     for (const [subjectId, name] of [['ada', 'Ada'], ['bob', 'Bob']] as const) {
       await call(server.client.enrollFace, server.client, { subjectId, image: await personPhoto(subjectId === 'ada' ? 'a' : 'b'), payload: { name }, facePolicy: FacePolicy.FACE_POLICY_LARGEST });
     }
@@ -151,5 +152,49 @@ describe('RecognizeStream tracking', () => {
     stream.cancel();
     assert.equal((await ended)?.code, status.CANCELLED);
     await waitFor('the stream gauges to return to 0', async () => (await metric(server, 'facerec_active_streams')) === 0 && (await metric(server, 'facerec_stream_frames_in_flight')) === 0);
+  });
+
+  it('keeps an unknown person for review once per track; enrolling makes the next stream name them; deletion removes them', async () => {
+    const stranger = (await renderFrames(Array.from({ length: 6 }, () => ['c'] as const))).map((image, i) => frame(image, i));
+    const reviewIdOf = (results: FrameResult[]) => {
+      const ended = results.flatMap((r) => r.events).filter((e) => e.type === TrackEventType.TRACK_EVENT_TYPE_ENDED);
+      assert.equal(ended.length, 1, 'one track');
+      assert.equal(ended[0]!.identity, undefined, 'never identified');
+      return ended[0]!.reviewId;
+    };
+    const first = reviewIdOf(await streamAll(server, stranger));
+    const second = reviewIdOf(await streamAll(server, stranger));
+    assert.ok(first && second && first !== second);
+
+    const listed = await call(server.client.listReviewFaces, server.client, { pageSize: 0, pageToken: '' });
+    assert.deepEqual(listed.faces.map((f) => f.reviewId), [second, first], 'newest first, once per track');
+    const entry = listed.faces[1]!;
+    assert.equal(entry.cameraId, 'door');
+    assert.equal(entry.framesSeen, 6);
+    assert.ok(['ada', 'bob'].includes(entry.nearestSubjectId) && entry.nearestSimilarity < server.config.pipeline.similarityThreshold);
+    const crop = await sharp(entry.crop).metadata();
+    assert.equal(crop.format, 'jpeg');
+    assert.ok(Math.max(crop.width!, crop.height!) <= server.config.review.cropSizePx);
+
+    // Paged, and over REST too.
+    const page = await call(server.client.listReviewFaces, server.client, { pageSize: 1, pageToken: '' });
+    const next = await call(server.client.listReviewFaces, server.client, { pageSize: 1, pageToken: page.nextPageToken });
+    assert.deepEqual([...page.faces, ...next.faces].map((f) => f.reviewId), [second, first]);
+    assert.equal(next.nextPageToken, '');
+    const rest = (await (await fetch(`${server.restUrl}/v1/review/faces`)).json()) as { faces: Array<{ review_id: string }> };
+    assert.deepEqual(rest.faces.map((f) => f.review_id), [second, first]);
+
+    // Deleting one removes it; enrolling the other names the person from then on.
+    const deleted = await fetch(`${server.restUrl}/v1/review/faces/${second}`, { method: 'DELETE' });
+    assert.equal(deleted.status, 200);
+    await assert.rejects(call(server.client.deleteReviewFace, server.client, { reviewId: second }), (e: ServiceError) => e.code === status.NOT_FOUND);
+    const enrolled = await call(server.client.enrollReviewFace, server.client, { reviewId: first, subjectId: 'cyd', payload: { name: 'Cyd' } });
+    assert.equal(enrolled.subjectId, 'cyd');
+    assert.equal((await call(server.client.listReviewFaces, server.client, { pageSize: 0, pageToken: '' })).totalSize, 0);
+
+    const again = await streamAll(server, stranger);
+    const identified = again.flatMap((r) => r.events).filter((e) => e.type === TrackEventType.TRACK_EVENT_TYPE_IDENTIFIED);
+    assert.deepEqual(identified.map((e) => [e.identity?.subjectId, e.identity?.payload?.['name']]), [['cyd', 'Cyd']]);
+    assert.equal((await call(server.client.deleteAllReviewFaces, server.client, {})).deleted, 0, 'a known person is not kept');
   });
 });

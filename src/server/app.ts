@@ -37,6 +37,9 @@ import { startRestGateway } from './rest/gateway.js';
 import { facePolicyNamed } from './ingest.js';
 import { createFaceRecognitionService, type AnalyzeOptions, type FaceAnalyzer } from './service.js';
 import type { StreamSettings } from './stream-session.js';
+import { createUnknownTrackSink, type ReviewSettings } from './review.js';
+import { hostsReviewStore, type ReviewStore } from '../store/review-store.js';
+import { FacerecError } from '../errors.js';
 
 export interface RunningFacerec {
   readonly grpcPort: number;
@@ -115,6 +118,22 @@ export async function startFacerec(config: Config, { logger }: StartOptions): Pr
     return { subjects: stats.subjectCount, faces: stats.faceCount };
   });
   const models = readModelInfo(modelsDir);
+  // Every backend keeps the review list beside the gallery, so all replicas see one list.
+  let review: ReviewStore;
+  try {
+    if (!hostsReviewStore(rawStore)) throw new FacerecError('CONFIG_INVALID', 'the store backend keeps no review list');
+    review = await rawStore.openReviewStore();
+  } catch (error) {
+    // As for a failed open above: nothing is left holding the store or the models.
+    await Promise.all([rawStore.close(), closePipelineSessions(sessions)]);
+    throw error;
+  }
+  const reviewSettings: ReviewSettings = {
+    maxFaces: config.review.maxFaces,
+    maxAgeMs: config.review.maxAgeHours * 3_600_000,
+    minTrackFrames: config.review.minTrackFrames,
+    cropSizePx: config.review.cropSizePx,
+  };
 
   const hooks: CallHooks = {
     before: (method, metadata) => auth.authorize(method, authorizationOf(metadata)),
@@ -153,6 +172,7 @@ export async function startFacerec(config: Config, { logger }: StartOptions): Pr
     flipAverageEnrolment: config.enrolment.flipAverage,
     flipAverageProbes: config.pipeline.flipAverageProbes,
     streamWindow: config.stream.maxFramesInFlight,
+    review: { store: review, settings: reviewSettings, keepUnknown: createUnknownTrackSink(review, reviewSettings, () => metrics.reviewFaceKept()) },
     stream: streamSettings(config),
     logger,
     streamObserver: {

@@ -31,6 +31,8 @@ import type { StreamSettings, UnknownTrackSink } from './stream-session.js';
 import { createIngestHandlers, type FaceChoiceSettings } from './ingest.js';
 import type { EnrolmentQualitySettings } from './enrolment-quality.js';
 import { createSubjectHandlers } from './subjects.js';
+import { createReviewHandlers, type ReviewSettings } from './review.js';
+import type { ReviewStore } from '../store/review-store.js';
 
 export interface AnalyzeOptions {
   /** False skips landmarks, alignment and embedding work the caller won't use. */
@@ -62,8 +64,8 @@ export interface ServiceOptions {
   readonly streamWindow?: number;
   /** Tracking and re-embedding settings of RecognizeStream (`config.stream`). */
   readonly stream: StreamSettings;
-  /** Keeps unknown tracks for review; absent: none are kept. */
-  readonly keepUnknown?: UnknownTrackSink;
+  /** The review list of unknown faces, its limits and the sink streams keep unknown tracks in; absent: no review RPCs, nothing kept. */
+  readonly review?: { readonly store: ReviewStore; readonly settings: ReviewSettings; readonly keepUnknown: UnknownTrackSink };
   /** For what no caller sees (an unknown face that could not be kept for review). */
   readonly logger?: Logger;
   /** RecognizeStream metrics beyond the open-stream count. */
@@ -163,7 +165,7 @@ export function createFaceRecognitionService(options: ServiceOptions): UntypedSe
       maxFramesInFlight: options.streamWindow ?? 2,
       flipAverage,
       span,
-      ...(options.keepUnknown ? { keepUnknown: options.keepUnknown } : {}),
+      ...(options.review ? { keepUnknown: options.review.keepUnknown } : {}),
       ...(options.logger ? { logger: options.logger } : {}),
       observe: { ...options.streamObserver, stream: (delta) => options.onStream?.(delta) },
     }),
@@ -172,6 +174,7 @@ export function createFaceRecognitionService(options: ServiceOptions): UntypedSe
 
     ...createIngestHandlers({ analyzer, store, hooks, span, maxItemsPerStream: options.maxIngestItems, faceChoice: options.faceChoice, quality: options.enrolmentQuality, flipAverage: options.flipAverageEnrolment }),
     ...createSubjectHandlers({ store, hooks }),
+    ...(options.review ? createReviewHandlers({ review: options.review.store, store, hooks, settings: options.review.settings }) : {}),
   };
 }
 
