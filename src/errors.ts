@@ -61,6 +61,9 @@ export const ERROR_CATALOGUE = {
   DEADLINE_EXCEEDED: { status: 'DEADLINE_EXCEEDED', message: 'deadline exceeded' },
   CANCELLED: { status: 'CANCELLED', message: 'request cancelled by the client' },
   RPC_FAILED: { status: 'UNAVAILABLE', message: 'call to the facerec server failed' },
+  // Camera client (facerec watch)
+  SOURCE_UNAVAILABLE: { status: 'UNAVAILABLE', message: 'video source cannot be opened or read' },
+  FFMPEG_NOT_FOUND: { status: 'FAILED_PRECONDITION', message: 'ffmpeg not found' },
   // Auth
   UNAUTHENTICATED: { status: 'UNAUTHENTICATED', message: 'missing or invalid bearer token' },
   PERMISSION_DENIED: { status: 'PERMISSION_DENIED', message: 'token lacks the required scope' },

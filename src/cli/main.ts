@@ -14,6 +14,7 @@ import { ingestCommand } from './ingest.js';
 import { jwksCommand } from './jwks.js';
 import { serveCommand } from './serve.js';
 import { tokenCommand } from './token.js';
+import { watchCommand } from './watch.js';
 
 export interface Command {
   readonly usage: string;
@@ -39,6 +40,12 @@ export const COMMANDS: Record<string, Command> = {
     summary: 'mint a bearer token signed with AUTH_SECRET_KEY (iss/aud default to AUTH_ISSUER/AUTH_AUDIENCE)',
     ownFlags: ['--scope', '--expires', '--subject', '--issuer', '--audience'],
     run: tokenCommand,
+  },
+  watch: {
+    usage: 'facerec watch <file|rtsp://…|http(s)://…|/dev/videoN> [--server host:port] [--token JWT] [--fps 5] [--width 640] [--camera ID] [--policy latest|process-all] [--save-crops DIR]',
+    summary: 'send a camera or video through RecognizeStream; one line per track event (JSON lines when piped)',
+    ownFlags: ['--server', '--token', '--fps', '--width', '--camera', '--policy', '--save-crops'],
+    run: watchCommand,
   },
   jwks: { usage: 'facerec jwks', summary: 'print AUTH_SECRET_KEY as the JWKS for Envoy’s jwt_authn', run: jwksCommand },
   help: { usage: 'facerec help', summary: 'this text', run: async (_args, ctx) => ctx.stdout(helpText()) },
