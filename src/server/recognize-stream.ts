@@ -12,6 +12,7 @@ import { SPAN } from '../telemetry/names.js';
 import { bidiStream, type CallHooks } from './call-context.js';
 import { processFrames } from './frame-window.js';
 import { topKOf } from './reply-limits.js';
+import { thresholdOf } from './threshold.js';
 import type { FaceAnalyzer, SpanRunner } from './service.js';
 import { StreamSession, type FrameRequest, type StreamSettings, type UnknownTrackSink } from './stream-session.js';
 import { toServiceError } from './status.js';
@@ -42,11 +43,6 @@ export interface StreamObserver {
 /** Answers queued for writing beyond which a stream stops reading, per frame in flight. */
 const UNANSWERED_PER_FRAME = 16;
 
-function thresholdOf(requested: number | undefined, fallback: number): number {
-  if (requested === undefined) return fallback;
-  if (!Number.isFinite(requested) || requested < -1 || requested > 1) throw new FacerecError('INVALID_ARGUMENT', `similarity threshold ${requested} is outside [-1, 1]`);
-  return requested;
-}
 
 function emptyResult(frame: Frame, timestamp: Date | undefined): FrameResult {
   return { cameraId: frame.cameraId, sequence: frame.sequence, faces: [], error: undefined, latencyMs: 0, skipped: false, events: [], final: false, timestamp };

@@ -3,7 +3,6 @@
  * typed requests and return typed responses; call plumbing (auth, deadlines,
  * cancellation, error → status) lives in call-context.ts.
  */
-import { SPAN } from '../telemetry/names.js';
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { FacerecError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -26,6 +25,7 @@ import { unary, type CallContext, type CallHooks } from './call-context.js';
 import { largestFace, toProtoFace, toRecognizeResponse } from './convert.js';
 import { imageFromHttpBody } from './http-body.js';
 import { planMatches, topKOf } from './reply-limits.js';
+import { thresholdOf } from './threshold.js';
 import { createRecognizeStreamHandler, type StreamObserver } from './recognize-stream.js';
 import type { StreamSettings, UnknownTrackSink } from './stream-session.js';
 import { createIngestHandlers, type FaceChoiceSettings } from './ingest.js';
@@ -86,13 +86,6 @@ export interface ServiceOptions {
   readonly flipAverageProbes?: boolean;
 }
 
-function thresholdOf(requested: number | undefined, fallback: number): number {
-  if (requested === undefined) return fallback;
-  if (!Number.isFinite(requested) || requested < -1 || requested > 1) {
-    throw new FacerecError('INVALID_ARGUMENT', `similarity threshold ${requested} is outside [-1, 1]`);
-  }
-  return requested;
-}
 
 export function createFaceRecognitionService(options: ServiceOptions): UntypedServiceImplementation {
   const { analyzer, store, hooks } = options;
