@@ -45,6 +45,7 @@ export const ERROR_CATALOGUE = {
   // Gallery
   SUBJECT_NOT_FOUND: { status: 'NOT_FOUND', message: 'subject not found' },
   FACE_NOT_FOUND: { status: 'NOT_FOUND', message: 'face not found' },
+  REVIEW_FACE_NOT_FOUND: { status: 'NOT_FOUND', message: 'no unknown face with this id in the review list' },
   ALREADY_EXISTS: { status: 'ALREADY_EXISTS', message: 'already exists' },
   STORE_LOCKED: { status: 'FAILED_PRECONDITION', message: 'data directory is in use by another process' },
   STORE_CORRUPT: { status: 'FAILED_PRECONDITION', message: 'data directory holds files facerec cannot read' },
@@ -59,6 +60,9 @@ export const ERROR_CATALOGUE = {
   DEADLINE_EXCEEDED: { status: 'DEADLINE_EXCEEDED', message: 'deadline exceeded' },
   CANCELLED: { status: 'CANCELLED', message: 'request cancelled by the client' },
   RPC_FAILED: { status: 'UNAVAILABLE', message: 'call to the facerec server failed' },
+  // Camera client (facerec watch)
+  SOURCE_UNAVAILABLE: { status: 'UNAVAILABLE', message: 'video source cannot be opened or read' },
+  FFMPEG_NOT_FOUND: { status: 'FAILED_PRECONDITION', message: 'ffmpeg not found' },
   // Auth
   UNAUTHENTICATED: { status: 'UNAUTHENTICATED', message: 'missing or invalid bearer token' },
   PERMISSION_DENIED: { status: 'PERMISSION_DENIED', message: 'token lacks the required scope' },

@@ -130,8 +130,8 @@ describe('hostile clients', () => {
           stream.on('end', () => resolve(undefined));
         });
         stream.on('data', () => {});
-        stream.write({ image: photo(4), cameraId: 'cam', sequence: 1, topK: 1 } as Frame);
-        stream.write({ image: photo(5), cameraId: 'cam', sequence: 2, topK: 1 } as Frame);
+        stream.write({ image: photo(4), cameraId: 'cam', sequence: 1, topK: 1, matchFaces: false, policy: 0, timestamp: undefined } as Frame);
+        stream.write({ image: photo(5), cameraId: 'cam', sequence: 2, topK: 1, matchFaces: false, policy: 0, timestamp: undefined } as Frame);
         await sleep(round * 15);
         stream.cancel();
         const error = await ended;
@@ -165,7 +165,7 @@ describe('hostile clients', () => {
   describe('connections that go away or stop reading', () => {
     it('survives a RecognizeStream connection dropped while the server writes', async () => {
       const { session, stream } = rawGrpc(server, 'RecognizeStream');
-      for (let i = 0; i < 4; i++) stream.write(grpcFrame(Frame.encode({ image: photo(((i % 6) + 1) as 1), cameraId: 'drop', sequence: i, topK: 1 } as Frame).finish()));
+      for (let i = 0; i < 4; i++) stream.write(grpcFrame(Frame.encode({ image: photo(((i % 6) + 1) as 1), cameraId: 'drop', sequence: i, topK: 1, matchFaces: false, policy: 0, timestamp: undefined } as Frame).finish()));
       await new Promise((resolve) => stream.once('data', resolve));
       session.destroy();
       await waitFor('the stream gauge to return to 0', async () => (await metricValue(server.metricsUrl, 'facerec_active_streams')) === 0);
@@ -176,10 +176,12 @@ describe('hostile clients', () => {
       const { session, stream } = rawGrpc(server, 'RecognizeStream', { initialWindowSize: 256 });
       stream.pause();
       // Empty images fail at once, so results pile up faster than any window drains.
-      const empty = grpcFrame(Frame.encode({ image: new Uint8Array(0), cameraId: 'stuck', sequence: 0, topK: 1 } as Frame).finish());
+      const empty = grpcFrame(Frame.encode({ image: new Uint8Array(0), cameraId: 'stuck', sequence: 0, topK: 1, matchFaces: false, policy: 0, timestamp: undefined } as Frame).finish());
       for (let i = 0; i < 2000; i++) stream.write(empty);
       await waitFor('the stream to open', async () => (await metricValue(server.metricsUrl, 'facerec_active_streams')) === 1);
       await waitFor('the stuck stream to be ended', async () => (await metricValue(server.metricsUrl, 'facerec_active_streams')) === 0, STREAM_WRITE_TIMEOUT_MS + 10_000);
+      // Its frames are not left half-done either.
+      assert.equal(await metricValue(server.metricsUrl, 'facerec_stream_frames_in_flight'), 0);
       session.destroy();
     });
 
@@ -215,7 +217,7 @@ describe('streams stay live', () => {
       stream.once('data', resolve);
       stream.once('error', reject);
     });
-    stream.write({ image: photo(1), cameraId: 'door', sequence: 7, topK: 1 } as Frame);
+    stream.write({ image: photo(1), cameraId: 'door', sequence: 7, topK: 1, matchFaces: false, policy: 0, timestamp: undefined } as Frame);
     const result = await first;
     assert.equal(result.sequence, 7);
     assert.ok(result.faces.length > 0);

@@ -19,7 +19,7 @@ import type { Readable, Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import { FacePolicy, FaceRecognitionClient, type IngestSummary, type RecognizeResponse } from '../src/gen/facerec/v1/facerec.js';
+import { FacePolicy, FaceRecognitionClient, FramePolicy, type IngestSummary, type RecognizeResponse } from '../src/gen/facerec/v1/facerec.js';
 import type { DeepPartial } from '../src/config/load.js';
 import type { Config } from '../src/config/schema.js';
 import { packageRoot } from '../src/package-root.js';
@@ -285,7 +285,7 @@ describe('tracing: a traced Recognize exported over OTLP/gRPC', () => {
       stream.on('data', () => {});
       stream.on('error', reject);
       stream.on('end', () => resolve());
-      for (const sequence of [7, 8]) stream.write({ image: photo(3), cameraId: 'door', sequence, topK: 1, matchFaces: false });
+      for (const sequence of [7, 8]) stream.write({ image: photo(3), cameraId: 'door', sequence, topK: 1, matchFaces: false, policy: FramePolicy.FRAME_POLICY_PROCESS_ALL, timestamp: undefined });
       stream.end();
     });
     await call(c.deleteSubject, c, { subjectId: 'trace-ada' });

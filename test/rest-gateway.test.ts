@@ -53,7 +53,7 @@ function unary<Req, Res>(path: string, handler: (request: Req) => Res, open = fa
   };
 }
 
-const face = { box: { x1: 10, y1: 20, x2: 110, y2: 140 }, score: 0.99, landmarks: [], matches: [], embedding: [], embedded: true };
+const face = { box: { x1: 10, y1: 20, x2: 110, y2: 140 }, score: 0.99, landmarks: [], matches: [], embedding: [], embedded: true, trackId: 0 };
 
 const stub: UntypedServiceImplementation = {
   getInfo: unary('GetInfo', () => ({ service: 'facerec', version: '0.1.0', models: [], storeBackend: 'embedded', subjects: 3, faces: 7, defaultThreshold: 0.4, embeddingDim: 512, authRequired: false }), true),

@@ -32,7 +32,7 @@ describe('concurrency caps', () => {
     open.on('data', () => {});
     open.on('error', () => {});
     // The first result proves the stream holds its slot.
-    open.write({ image: photo(1), cameraId: 'a', sequence: 1, topK: 1, matchFaces: false });
+    open.write({ image: photo(1), cameraId: 'a', sequence: 1, topK: 1, matchFaces: false, policy: 0, timestamp: undefined });
     await new Promise((resolve) => open.once('data', resolve));
 
     const refused = await new Promise<ServiceError>((resolve) => {

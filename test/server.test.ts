@@ -187,9 +187,11 @@ describe('gRPC API', () => {
       stream.on('data', (result: FrameResult) => out.push(result));
       stream.on('error', reject);
       stream.on('end', () => resolve(out));
-      frames.forEach((image, i) => stream.write({ image, cameraId: 'door', sequence: i + 1, topK: 1, matchFaces: false }));
+      frames.forEach((image, i) => stream.write({ image, cameraId: 'door', sequence: i + 1, topK: 1, matchFaces: false, policy: 0, timestamp: undefined }));
       stream.end();
     });
+    // The last result closes the open tracks once the client half-closes.
+    assert.equal(results.pop()?.final, true);
     assert.deepEqual(results.map((r) => r.sequence), [1, 2, 3]);
     assert.equal(results[0]!.faces.length, 3);
     assert.equal(results[1]!.error?.code, status.INVALID_ARGUMENT);

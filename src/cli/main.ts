@@ -22,6 +22,7 @@ import { ingestCommand, ingestOptions } from './ingest.js';
 import { jwksCommand } from './jwks.js';
 import { serveCommand } from './serve.js';
 import { ownOptions as tokenOptions, tokenCommand } from './token.js';
+import { watchCommand, watchOptions } from './watch.js';
 
 export type { Command } from './command.js';
 
@@ -41,6 +42,12 @@ export const COMMANDS: Record<string, Command> = {
     summary: 'mint a bearer token signed with AUTH_SECRET_KEY (iss/aud default to AUTH_ISSUER/AUTH_AUDIENCE)',
     ownOptions: tokenOptions,
     run: tokenCommand,
+  },
+  watch: {
+    usage: 'facerec watch <file|rtsp://…|http(s)://…|/dev/videoN>',
+    summary: 'send a camera or video through RecognizeStream; one line per track event (JSON lines when piped)',
+    ownOptions: watchOptions,
+    run: watchCommand,
   },
   jwks: { usage: 'facerec jwks', summary: 'print AUTH_SECRET_KEY as the JWKS for Envoy’s jwt_authn', run: jwksCommand },
   // runCli answers help itself, before loading settings; run is here for callers of COMMANDS.

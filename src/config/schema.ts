@@ -100,6 +100,22 @@ export const CONFIG_SCHEMA = {
     minSharpness: s({ type: 'number', default: 0.12, min: 0, env: 'FACEREC_ENROLMENT__MIN_SHARPNESS', description: 'enrolled faces scoring below this sharpness are refused with FACE_BLURRED (fine detail over contrast of the face at 112 px, see README "Enrolment quality"); 0 turns the check off' }),
     maxYawDeg: s({ type: 'number', default: 40, min: 0, max: 90, env: 'FACEREC_ENROLMENT__MAX_YAW_DEG', description: 'enrolled faces turned further than this either way, as estimated from the landmarks, are refused with FACE_TURNED (degrees); 0 turns the check off' }),
   },
+  stream: {
+    maxFramesInFlight: s({ type: 'int', default: 2, min: 1, max: 64, env: 'FACEREC_STREAM__MAX_FRAMES_IN_FLIGHT', description: 'frames of one RecognizeStream worked on at once; with FRAME_POLICY_LATEST one more may wait and older waiting frames are skipped' }),
+    trackIouThreshold: s({ type: 'number', default: 0.3, min: 0.01, max: 1, env: 'FACEREC_STREAM__TRACK_IOU_THRESHOLD', description: 'lowest overlap (IoU) of a face with its track\'s predicted box for the face to continue the track' }),
+    trackMaxMissedFrames: s({ type: 'int', default: 10, min: 0, max: 10_000, env: 'FACEREC_STREAM__TRACK_MAX_MISSED_FRAMES', description: 'processed frames a track may go unseen before it ends (TRACK_ENDED)' }),
+    trackReidSimilarity: s({ type: 'number', default: 0.5, min: -1, max: 1, env: 'FACEREC_STREAM__TRACK_REID_SIMILARITY', description: 'lowest cosine similarity to an unmatched track\'s embedding for a face the overlap test could not place to continue that track' }),
+    maxTracks: s({ type: 'int', default: 64, min: 1, max: 1000, env: 'FACEREC_STREAM__MAX_TRACKS', description: 'open tracks per stream; faces beyond it are reported untracked (track_id 0)' }),
+    reembedEveryFrames: s({ type: 'int', default: 10, min: 1, max: 10_000, env: 'FACEREC_STREAM__REEMBED_EVERY_FRAMES', description: 'processed frames after which a tracked face is embedded again' }),
+    reembedGrowthRatio: s({ type: 'number', default: 1.3, min: 1, max: 100, env: 'FACEREC_STREAM__REEMBED_GROWTH_RATIO', description: 'a tracked face whose box area reaches this many times its area at the last embedding is embedded again sooner' }),
+    reembedScoreGain: s({ type: 'number', default: 0.05, min: 0, max: 1, env: 'FACEREC_STREAM__REEMBED_SCORE_GAIN', description: 'a tracked face whose detector score rises this much over its score at the last embedding (a sharper, more frontal face) is embedded again sooner' }),
+  },
+  review: {
+    maxFaces: s({ type: 'int', default: 200, min: 0, max: 100_000, env: 'FACEREC_REVIEW__MAX_FACES', description: 'unknown faces kept for review (the oldest go first); 0 keeps none' }),
+    maxAgeHours: s({ type: 'number', default: 168, min: 0.001, env: 'FACEREC_REVIEW__MAX_AGE_HOURS', description: 'unknown faces older than this are dropped from the review list (hours)' }),
+    minTrackFrames: s({ type: 'int', default: 3, min: 1, env: 'FACEREC_REVIEW__MIN_TRACK_FRAMES', description: 'frames an unidentified track must be seen on to be kept for review (fewer is likely a false detection)' }),
+    cropSizePx: s({ type: 'int', default: 160, min: 32, max: 1024, env: 'FACEREC_REVIEW__CROP_SIZE_PX', description: 'longest side of the JPEG crop kept of each unknown face (px)' }),
+  },
   batching: {
     detector: batchingFor('DETECTOR', 4, 0),
     landmarks: batchingFor('LANDMARKS', 16, 0),
@@ -135,3 +151,5 @@ export type StoreConfig = Config['store'];
 export type ServerConfig = Config['server'];
 export type AuthConfig = Config['auth'];
 export type EnrolmentConfig = Config['enrolment'];
+export type StreamConfig = Config['stream'];
+export type ReviewConfig = Config['review'];

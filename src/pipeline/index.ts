@@ -1,5 +1,5 @@
 export { createFacePipeline, largestFace, passthroughInstrumentation } from './pipeline.js';
-export type { AnalyzeOptions, FacePipeline, FacePipelineOptions, FacePipelineSettings, PipelineInstrumentation, PipelineRunners, StageFacts, StageFactsOf, StageName } from './pipeline.js';
+export type { AnalyzeOptions, DetectedFrame, FacePipeline, FacePipelineOptions, FacePipelineSettings, PipelineInstrumentation, PipelineRunners, StageFacts, StageFactsOf, StageName } from './pipeline.js';
 export { decodeImage } from './image.js';
 export type { DecodeOptions } from './image.js';
 export { detectFaces, decodeDetections } from './detector.js';

@@ -135,3 +135,22 @@ test('flipAverage embeds each face and its mirror image together and returns the
   const plain = await pipeline.analyzeImage(image);
   assert.deepEqual(plain.faces.map((f) => [f.embedding![0], f.embedding![1]]), [[1, 0], [1, 0]]);
 });
+
+test('detectFrame runs the detector only; describeFaces then works on the chosen faces alone', async () => {
+  const fake = fakeRunners();
+  const pipeline = createFacePipeline({ runners: fake.runners, imageOps: fake.imageOps, settings });
+  // Twice the size of what the decoder may keep: boxes still come back in the sent image's pixels.
+  const png = await (await import('sharp')).default({ create: { width: 400, height: 200, channels: 3, background: '#888' } }).png().toBuffer();
+  const shrinking = createFacePipeline({ runners: fake.runners, imageOps: fake.imageOps, settings: { ...settings, maxDecodedPixels: 200 * 100 } });
+  const frame = await shrinking.detectFrame(png);
+  assert.equal(fake.items(), 0, 'no landmark or embedder run');
+  assert.deepEqual([frame.width, frame.height, frame.image.width], [400, 200, 200]);
+  assert.deepEqual(frame.detections.map((d) => Math.round(d.box.x2)), [160, 360]);
+  const [second] = await shrinking.describeFaces(frame, [1]);
+  assert.equal(fake.items(), 2, 'one face: one landmark run and one embedder run');
+  assert.deepEqual(second!.box, frame.detections[1]!.box);
+  assert.equal(second!.embedding?.length, 512);
+  assert.ok(second!.landmarks.every((p) => p.x >= 200), 'landmarks in the sent image\'s pixels');
+  const analysed = await pipeline.analyze(png);
+  assert.equal(analysed.faces.length, frame.detections.length);
+});

@@ -11,7 +11,7 @@ import { detectFaces } from './detector.js';
 import { embedFace, embedFlipAveraged } from './embedder.js';
 import { fivePointsFrom68 } from './face-points.js';
 import type { FaceImageOps } from './face-image-ops.js';
-import { decodeImage } from './image.js';
+import { decodeImage, type DecodedImage } from './image.js';
 import { predictLandmarks } from './landmarks.js';
 import type { ModelRunner } from './session.js';
 import { boxHeight, boxWidth, type DetectedFace, type Detection, type PipelineResult, type Point, type RgbImage } from './types.js';
@@ -97,11 +97,37 @@ interface FaceWork {
   readonly signal?: AbortSignal;
 }
 
+/**
+ * An image decoded and searched for faces, with no per-face model work done
+ * yet: `describeFaces` then runs landmarks and the embedder on the faces the
+ * caller picks. A camera stream uses the pair to embed only the faces whose
+ * tracks need it, instead of every face of every frame.
+ */
+export interface DetectedFrame {
+  /** Size of the image the client sent (upright); `detections` are in its pixels. */
+  readonly width: number;
+  readonly height: number;
+  /** In detector score order, highest first. */
+  readonly detections: readonly Detection[];
+  /** The decoded image (perhaps shrunk), kept for `describeFaces`. */
+  readonly image: DecodedImage;
+  /** `detections` in the decoded image's pixels. */
+  readonly decodedDetections: readonly Detection[];
+}
+
 export interface FacePipeline {
   /** Decodes the bytes and finds, landmarks and embeds every face. No face gives `faces: []`. */
   analyze(bytes: Uint8Array, options?: AnalyzeOptions): Promise<PipelineResult>;
   /** The same on an image that is already decoded. */
   analyzeImage(image: RgbImage, options?: AnalyzeOptions): Promise<PipelineResult>;
+  /** Decodes the bytes and runs the detector only. */
+  detectFrame(bytes: Uint8Array, options?: { signal?: AbortSignal }): Promise<DetectedFrame>;
+  /**
+   * Landmarks (and, unless `embed` is false, an embedding) for the detections
+   * at `indexes` of a detected frame, in that order, in the sent image's
+   * pixels. Faces below `minFaceSizePx` get landmarks but no embedding.
+   */
+  describeFaces(frame: DetectedFrame, indexes: readonly number[], options?: AnalyzeOptions): Promise<DetectedFace[]>;
 }
 
 const LANDMARKS_FACTS: StageFactsOf<unknown> = { before: { model: 'landmarks' } };
@@ -130,14 +156,21 @@ export function createFacePipeline(options: FacePipelineOptions): FacePipeline {
     return { ...detection, landmarks, embedding };
   }
 
-  async function analyzeImage(image: RgbImage, analyzeOptions: AnalyzeOptions = {}): Promise<PipelineResult> {
+  const faceWork = (analyzeOptions: AnalyzeOptions): FaceWork => {
     const { signal } = analyzeOptions;
-    const work: FaceWork = { embed: analyzeOptions.embed ?? true, flipAverage: analyzeOptions.flipAverage ?? false, ...(signal ? { signal } : {}) };
-    const detections = await instrumentation.stage(
+    return { embed: analyzeOptions.embed ?? true, flipAverage: analyzeOptions.flipAverage ?? false, ...(signal ? { signal } : {}) };
+  };
+
+  const detect = (image: RgbImage, signal?: AbortSignal) =>
+    instrumentation.stage(
       'detect',
       () => detectFaces(image, runners.detector, { scoreThreshold: settings.detectScoreThreshold, nmsIouThreshold: settings.nmsIouThreshold }, signal),
       { before: { model: 'detector' }, after: (found) => ({ faces: found.length }) },
     );
+
+  async function analyzeImage(image: RgbImage, analyzeOptions: AnalyzeOptions = {}): Promise<PipelineResult> {
+    const work = faceWork(analyzeOptions);
+    const detections = await detect(image, analyzeOptions.signal);
     // A crowd (or a detector fooled by texture) can give thousands of boxes:
     // only the largest get the per-face model work, the rest keep the
     // detector's order and say where they are, like a face too small to embed.
@@ -157,6 +190,28 @@ export function createFacePipeline(options: FacePipelineOptions): FacePipeline {
       });
       const result = await analyzeImage(image, analyzeOptions);
       return inSourcePixels(result, image.sourceWidth, image.sourceHeight);
+    },
+    async detectFrame(bytes, detectOptions = {}) {
+      const image = await instrumentation.stage('decode', () => decodeImage(bytes, settings), {
+        before: { imageBytes: bytes.length },
+        after: (decoded) => ({ imageWidth: decoded.sourceWidth, imageHeight: decoded.sourceHeight }),
+      });
+      const decodedDetections = await detect(image, detectOptions.signal);
+      const scaled = inSourcePixels({ width: image.width, height: image.height, faces: decodedDetections.map((d) => ({ ...d, landmarks: [] })) }, image.sourceWidth, image.sourceHeight);
+      const detections = scaled.faces.map(({ box, score }) => ({ box, score }));
+      return { width: image.sourceWidth, height: image.sourceHeight, detections, image, decodedDetections };
+    },
+    async describeFaces(frame, indexes, analyzeOptions = {}) {
+      const work = faceWork(analyzeOptions);
+      const faces = await Promise.all(
+        indexes.map((i) => {
+          const detection = frame.decodedDetections[i];
+          if (!detection) throw new RangeError(`no detection ${i} in this frame`);
+          return processFace(frame.image, detection, work);
+        }),
+      );
+      const { image } = frame;
+      return inSourcePixels({ width: image.width, height: image.height, faces }, image.sourceWidth, image.sourceHeight).faces.slice();
     },
   };
 }

@@ -37,6 +37,10 @@ import { startRestGateway } from './rest/gateway.js';
 import { facePolicyNamed } from './ingest.js';
 import type { FaceAnalyzer } from './handler-types.js';
 import { createFaceRecognitionService } from './service.js';
+import type { StreamSettings } from './stream-session.js';
+import { createUnknownTrackSink, type ReviewSettings } from './review.js';
+import { hostsReviewStore, type ReviewStore } from '../store/review-store.js';
+import { FacerecError } from '../errors.js';
 
 export interface RunningFacerec {
   /** The ports actually bound (a configured 0 becomes the free port the OS gave). */
@@ -105,12 +109,34 @@ export async function startFacerec(config: Config, { logger }: StartOptions): Pr
       metrics.addFacesDetected(result.faces.length);
       return result;
     },
+    async detectFrame(image, options) {
+      const frame = await pipeline.detectFrame(image, options);
+      metrics.addFacesDetected(frame.detections.length);
+      return frame;
+    },
+    describeFaces: (frame, indexes, options) => pipeline.describeFaces(frame, indexes, options),
   };
   metrics.setGallerySizeSource(async () => {
     const stats = await rawStore.stats();
     return { subjects: stats.subjectCount, faces: stats.faceCount };
   });
   const models = readModelInfo(modelsDir);
+  // Every backend keeps the review list beside the gallery, so all replicas see one list.
+  let review: ReviewStore;
+  try {
+    if (!hostsReviewStore(rawStore)) throw new FacerecError('CONFIG_INVALID', 'the store backend keeps no review list');
+    review = await rawStore.openReviewStore();
+  } catch (error) {
+    // As for a failed open above: nothing is left holding the store or the models.
+    await Promise.all([rawStore.close(), closePipelineSessions(sessions)]);
+    throw error;
+  }
+  const reviewSettings: ReviewSettings = {
+    maxFaces: config.review.maxFaces,
+    maxAgeMs: config.review.maxAgeHours * 3_600_000,
+    minTrackFrames: config.review.minTrackFrames,
+    cropSizePx: config.review.cropSizePx,
+  };
 
   const hooks: CallHooks = {
     before: (method, metadata) => auth.authorize(method, authorizationOf(metadata)),
@@ -149,6 +175,15 @@ export async function startFacerec(config: Config, { logger }: StartOptions): Pr
     enrolmentQuality: { minFaceSizePx: config.enrolment.minFaceSizePx, minSharpness: config.enrolment.minSharpness, maxYawDeg: config.enrolment.maxYawDeg },
     flipAverageEnrolment: config.enrolment.flipAverage,
     flipAverageProbes: config.pipeline.flipAverageProbes,
+    streamWindow: config.stream.maxFramesInFlight,
+    review: { store: review, settings: reviewSettings, keepUnknown: createUnknownTrackSink(review, reviewSettings, () => metrics.reviewFaceKept()) },
+    stream: streamSettings(config),
+    logger,
+    streamObserver: {
+      working: (delta) => metrics.streamFrameWorking(delta),
+      frame: (outcome) => metrics.recordStreamFrame(outcome),
+      faces: (faces, embedded) => metrics.recordStreamFaces(faces, embedded),
+    },
   });
 
   let grpc: RunningGrpcServer | undefined;
@@ -189,6 +224,17 @@ export async function startFacerec(config: Config, { logger }: StartOptions): Pr
       })();
       return stopped;
     },
+  };
+}
+
+function streamSettings(config: Config): StreamSettings {
+  const { stream } = config;
+  return {
+    iouThreshold: stream.trackIouThreshold,
+    maxMissedFrames: stream.trackMaxMissedFrames,
+    reidMinSimilarity: stream.trackReidSimilarity,
+    maxTracks: stream.maxTracks,
+    reembed: { everyFrames: stream.reembedEveryFrames, growthRatio: stream.reembedGrowthRatio, scoreGain: stream.reembedScoreGain },
   };
 }
 

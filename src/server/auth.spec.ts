@@ -82,4 +82,13 @@ describe('createAuthenticator', () => {
     await rejects(auth.authorize('DeleteSubject', `Bearer ${reader}`), 'PERMISSION_DENIED', /faces:write/);
     await rejects(auth.authorize('NoSuchMethod', `Bearer ${reader}`), 'PERMISSION_DENIED', /unknown method/);
   });
+
+  it('keeps the review list (crops of strangers) behind its own scope', async () => {
+    const readerWriter = await mintToken({ secret, scopes: ['faces:read', 'faces:write'] });
+    const reviewer = await mintToken({ secret, scopes: ['faces:review'] });
+    for (const method of ['ListReviewFaces', 'EnrollReviewFace', 'DeleteReviewFace', 'DeleteAllReviewFaces']) {
+      await rejects(auth.authorize(method, `Bearer ${readerWriter}`), 'PERMISSION_DENIED', /faces:review/);
+      await auth.authorize(method, `Bearer ${reviewer}`);
+    }
+  });
 });

@@ -10,8 +10,9 @@ import { FacerecError } from '../errors.js';
 import { authProblems } from '../config/load.js';
 import type { AuthConfig } from '../config/schema.js';
 
-export type Scope = 'faces:read' | 'faces:write';
-export const ALL_SCOPES: readonly Scope[] = ['faces:read', 'faces:write'];
+/** faces:review guards the review list: crops of people nobody enrolled are personal data. */
+export type Scope = 'faces:read' | 'faces:write' | 'faces:review';
+export const ALL_SCOPES: readonly Scope[] = ['faces:read', 'faces:write', 'faces:review'];
 
 /** What each RPC needs; `null` means no token at all (GetInfo and health). */
 export const REQUIRED_SCOPE: Readonly<Record<string, Scope | null>> = {
@@ -28,6 +29,10 @@ export const REQUIRED_SCOPE: Readonly<Record<string, Scope | null>> = {
   UpdateSubject: 'faces:write',
   DeleteSubject: 'faces:write',
   DeleteFace: 'faces:write',
+  ListReviewFaces: 'faces:review',
+  EnrollReviewFace: 'faces:review',
+  DeleteReviewFace: 'faces:review',
+  DeleteAllReviewFaces: 'faces:review',
 };
 
 export interface Authenticator {

@@ -21,6 +21,7 @@ export function toProtoFace(face: DetectedFace, matches: readonly SearchMatch[] 
     matches: matches.map(toProtoMatch),
     embedding: includeEmbedding && face.embedding ? Array.from(face.embedding) : [],
     embedded: face.embedding !== undefined,
+    trackId: 0,
   };
 }
 

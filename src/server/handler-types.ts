@@ -6,10 +6,12 @@
 import type { FacePipeline } from '../pipeline/pipeline.js';
 
 /**
- * The pipeline as the handlers use it: `analyze` only. The server passes a
+ * The pipeline as the handlers use it: `analyze` for images, and for camera
+ * frames `detectFrame` (decode and detect only) then `describeFaces` (landmarks
+ * and embeddings for the detections the tracker asks for). The server passes a
  * wrapper that also counts the faces found; tests may pass the pipeline itself.
  */
-export type FaceAnalyzer = Pick<FacePipeline, 'analyze'>;
+export type FaceAnalyzer = Pick<FacePipeline, 'analyze' | 'detectFrame' | 'describeFaces'>;
 
 /** Span attributes by their names in telemetry/names.ts (ATTR). */
 export type SpanAttributes = Readonly<Record<string, string | number>>;

@@ -6,12 +6,11 @@
 import { ATTR, SPAN } from '../telemetry/names.js';
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { FacerecError } from '../errors.js';
+import type { Logger } from '../logger.js';
 import type {
   DetectRequest,
   DetectResponse,
   Face,
-  Frame,
-  FrameResult,
   Info,
   RecognizeRequest,
   RecognizeResponse,
@@ -27,12 +26,15 @@ import { bidiStream, clientStream, unary, type CallContext, type CallHooks } fro
 import { toProtoFace, toRecognizeResponse } from './convert.js';
 import { imageFromHttpBody } from './http-body.js';
 import { MAX_MATCHES_PER_REPLY, planMatches, topKOf } from './reply-limits.js';
-import { mapInOrder } from './stream-window.js';
 import { noSpan, type FaceAnalyzer, type SpanRunner } from './handler-types.js';
+import { thresholdOf } from './threshold.js';
+import { createRecognizeStreamHandler, type StreamObserver } from './recognize-stream.js';
+import type { StreamSettings, UnknownTrackSink } from './stream-session.js';
 import { createIngestHandlers, type FaceChoiceSettings } from './ingest.js';
 import type { EnrolmentQualitySettings } from './enrolment-quality.js';
 import { createSubjectHandlers } from './subjects.js';
-import { toServiceError } from './status.js';
+import { createReviewHandlers, type ReviewSettings } from './review.js';
+import type { ReviewStore } from '../store/review-store.js';
 
 export interface ServiceOptions {
   readonly analyzer: FaceAnalyzer;
@@ -44,6 +46,14 @@ export interface ServiceOptions {
   readonly hooks: CallHooks;
   /** Frames of one RecognizeStream processed at once; results still leave in order. */
   readonly streamWindow?: number;
+  /** Tracking and re-embedding settings of RecognizeStream (`config.stream`). */
+  readonly stream: StreamSettings;
+  /** The review list of unknown faces, its limits and the sink streams keep unknown tracks in; absent: no review RPCs, nothing kept. */
+  readonly review?: { readonly store: ReviewStore; readonly settings: ReviewSettings; readonly keepUnknown: UnknownTrackSink };
+  /** For what no caller sees (an unknown face that could not be kept for review). */
+  readonly logger?: Logger;
+  /** RecognizeStream metrics beyond the open-stream count. */
+  readonly streamObserver?: StreamObserver;
   /** Runs fn in a named span (stream.frame, ingest.item); default: runs it as is. */
   readonly span?: SpanRunner;
   /** Called around each RecognizeStream (metrics: active streams). */
@@ -60,13 +70,6 @@ export interface ServiceOptions {
   readonly flipAverageProbes?: boolean;
 }
 
-function thresholdOf(requested: number | undefined, fallback: number): number {
-  if (requested === undefined) return fallback;
-  if (!Number.isFinite(requested) || requested < -1 || requested > 1) {
-    throw new FacerecError('INVALID_ARGUMENT', `similarity threshold ${requested} is outside [-1, 1]`);
-  }
-  return requested;
-}
 
 export function createFaceRecognitionService(options: ServiceOptions): UntypedServiceImplementation {
   const { analyzer, store, hooks } = options;
@@ -95,25 +98,6 @@ export function createFaceRecognitionService(options: ServiceOptions): UntypedSe
       }),
     );
     return toRecognizeResponse(result, faces, threshold);
-  }
-
-  async function recognizeFrame(frame: Frame, frameIndex: number, context: CallContext): Promise<FrameResult> {
-    const started = performance.now();
-    try {
-      const response = await span(SPAN.streamFrame, () => recognize(frame.image, frame, context), { [ATTR.streamFrameIndex]: frameIndex });
-      return { cameraId: frame.cameraId, sequence: frame.sequence, faces: response.faces, error: undefined, latencyMs: performance.now() - started };
-    } catch (error) {
-      // A bad frame is reported in its result; the stream goes on.
-      if (context.signal.aborted) throw error;
-      const status = toServiceError(error, hooks.logger);
-      return {
-        cameraId: frame.cameraId,
-        sequence: frame.sequence,
-        faces: [],
-        error: { code: status.code, message: status.details, details: [] },
-        latencyMs: performance.now() - started,
-      };
-    }
   }
 
   return {
@@ -146,25 +130,29 @@ export function createFaceRecognitionService(options: ServiceOptions): UntypedSe
       return { similarity, verified: similarity >= threshold, threshold, faceA: toProtoFace(faceA), faceB: toProtoFace(faceB) };
     }),
 
-    recognizeStream: bidiStream<Frame, FrameResult>('RecognizeStream', hooks, async (frames, write, context) => {
-      options.onStream?.(1);
-      try {
-        // A small in-order window: frame n+1 decodes while frame n is in the
-        // models, so one camera keeps the batcher busier; each result still
-        // leaves as soon as it and the frames before it are done.
-        const depth = options.streamWindow ?? 2;
-        // mapInOrder starts the work of each frame in arrival order, so this counts frames as they came.
-        let frameIndex = 0;
-        await mapInOrder(frames, { depth, signal: context.signal }, (frame) => recognizeFrame(frame, frameIndex++, context), write);
-      } finally {
-        options.onStream?.(-1);
-      }
+    // A small window: frame n+1 decodes and detects while frame n is in the
+    // later models, so one camera keeps the batchers busier; each result still
+    // leaves as soon as it and the frames before it are done.
+    recognizeStream: createRecognizeStreamHandler({
+      analyzer,
+      store,
+      hooks,
+      similarityThreshold: options.similarityThreshold,
+      maxTopK: options.maxTopK ?? MAX_MATCHES_PER_REPLY,
+      settings: options.stream,
+      maxFramesInFlight: options.streamWindow ?? 2,
+      flipAverage,
+      span,
+      ...(options.review ? { keepUnknown: options.review.keepUnknown } : {}),
+      ...(options.logger ? { logger: options.logger } : {}),
+      observe: { ...options.streamObserver, stream: (delta) => options.onStream?.(delta) },
     }),
 
     getInfo: unary('GetInfo', hooks, () => options.info()),
 
     ...createIngestHandlers({ analyzer, store, hooks, span, maxItemsPerStream: options.maxIngestItems, faceChoice: options.faceChoice, quality: options.enrolmentQuality, flipAverage: options.flipAverageEnrolment }),
     ...createSubjectHandlers({ store, hooks }),
+    ...(options.review ? createReviewHandlers({ review: options.review.store, store, hooks, settings: options.review.settings }) : {}),
   };
 }
 

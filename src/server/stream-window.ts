@@ -91,7 +91,7 @@ export async function forEachConcurrently<T>(source: AsyncIterable<T>, options: 
 }
 
 /** Resolves when `register`'s wake function is called or the signal aborts, whichever is first. */
-function untilSignalOr(signal: AbortSignal, register: (wake: () => void) => void): Promise<void> {
+export function untilSignalOr(signal: AbortSignal, register: (wake: () => void) => void): Promise<void> {
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<void>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
@@ -108,7 +108,7 @@ function untilSignalOr(signal: AbortSignal, register: (wake: () => void) => void
  * abandoned on abort (grpc-js ends the request stream itself on cancel), and
  * the source's own error is re-thrown.
  */
-async function* abortable<T>(source: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
+export async function* abortable<T>(source: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
   const iterator = source[Symbol.asyncIterator]();
   try {
     while (true) {

@@ -49,6 +49,14 @@ export interface FacerecMetrics {
   setGallerySizeSource(source: GallerySizeSource): void;
   streamOpened(): void;
   streamClosed(): void;
+  /** A stream frame whose work started (+1) or settled (-1). */
+  streamFrameWorking(delta: 1 | -1): void;
+  /** A stream frame answered: processed, skipped (FRAME_POLICY_LATEST) or failed. */
+  recordStreamFrame(outcome: 'processed' | 'skipped' | 'failed'): void;
+  /** Faces seen on a processed stream frame and how many of them were embedded. */
+  recordStreamFaces(faces: number, embedded: number): void;
+  /** An unknown face kept for review. */
+  reviewFaceKept(): void;
   /** The Prometheus text exposition of everything above. */
   scrape(): Promise<string>;
   readonly contentType: string;
@@ -71,6 +79,11 @@ export function createMetrics(options: FacerecMetricsOptions = {}): FacerecMetri
   const inference = new Histogram({ name: METRIC.inferenceDuration, help: 'Model run time per batch, in seconds', labelNames: [LABEL.model], buckets: INFERENCE_SECONDS_BUCKETS, registers });
   const facesDetected = new Counter({ name: METRIC.facesDetected, help: 'Faces found by the detector', registers });
   const activeStreams = new Gauge({ name: METRIC.activeStreams, help: 'Open RecognizeStream calls', registers });
+  const streamFrames = new Counter({ name: METRIC.streamFrames, help: 'RecognizeStream frames answered, by outcome (processed, skipped, failed)', labelNames: [LABEL.outcome], registers });
+  const framesInFlight = new Gauge({ name: METRIC.streamFramesInFlight, help: 'RecognizeStream frames being worked on, over all streams', registers });
+  const faceFrames = new Counter({ name: METRIC.streamFaceFrames, help: 'Faces seen on processed RecognizeStream frames (one per face per frame)', registers });
+  const embeddings = new Counter({ name: METRIC.streamEmbeddings, help: 'Faces of RecognizeStream frames that were embedded; divided by facerec_stream_face_frames_total, the share of face-frames that cost an embedding', registers });
+  const reviewKept = new Counter({ name: METRIC.reviewFaces, help: 'Unknown faces kept for review', registers });
 
   const depthReaders = new Map<string, () => number>();
   const queueDepth = new Gauge({
@@ -122,6 +135,13 @@ export function createMetrics(options: FacerecMetricsOptions = {}): FacerecMetri
     setGallerySizeSource: (source) => { gallerySource = source; },
     streamOpened: () => activeStreams.inc(),
     streamClosed: () => activeStreams.dec(),
+    streamFrameWorking: (delta) => framesInFlight.inc(delta),
+    recordStreamFrame: (outcome) => streamFrames.inc({ outcome }),
+    recordStreamFaces: (faces, embedded) => {
+      if (faces > 0) faceFrames.inc(faces);
+      if (embedded > 0) embeddings.inc(embedded);
+    },
+    reviewFaceKept: () => reviewKept.inc(),
     scrape: () => registry.metrics(),
   };
 }

@@ -55,6 +55,11 @@ export const METRIC = {
   gallerySubjects: 'facerec_gallery_subjects',
   galleryFaces: 'facerec_gallery_faces',
   activeStreams: 'facerec_active_streams',
+  streamFrames: 'facerec_stream_frames_total',
+  streamFramesInFlight: 'facerec_stream_frames_in_flight',
+  streamFaceFrames: 'facerec_stream_face_frames_total',
+  streamEmbeddings: 'facerec_stream_embeddings_total',
+  reviewFaces: 'facerec_review_faces_kept_total',
 } as const;
 
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];
@@ -64,6 +69,7 @@ export const LABEL = {
   method: 'method',
   code: 'code',
   model: 'model',
+  outcome: 'outcome',
 } as const;
 
 /** Instrumentation scope of the project's own spans. */

@@ -45,6 +45,10 @@ test('the descriptor yields a route for every HTTP rule of FaceRecognition', () 
     ['DELETE', '/v1/subjects/x', 'DeleteSubject'],
     ['POST', '/v1/subjects/x/faces', 'EnrollFace'],
     ['DELETE', '/v1/subjects/x/faces/y', 'DeleteFace'],
+    ['GET', '/v1/review/faces', 'ListReviewFaces'],
+    ['POST', '/v1/review/faces/r1:enroll', 'EnrollReviewFace'],
+    ['DELETE', '/v1/review/faces/r1', 'DeleteReviewFace'],
+    ['DELETE', '/v1/review/faces', 'DeleteAllReviewFaces'],
   ];
   for (const [verb, path, method] of cases) assert.equal(nameOf(matchRoute(routes, verb, path)), method, `${verb} ${path}`);
   assert.equal(rules.length, cases.length, 'no rule left untested');

@@ -16,7 +16,9 @@ import {
   type UpsertResult,
   type VectorStore,
 } from '../vector-store.js';
+import type { ReviewStore } from '../review-store.js';
 import { searchCollection, searchSubjects } from './collection-search.js';
+import { createEmbeddedReviewStore } from './review-faces.js';
 import { rebuildTemplates, templatesInStep } from './subject-templates.js';
 import { writeLockNote, type LockNote } from './data-dir-lock.js';
 import { IndexLifecycle, type IndexLifecycleOptions } from './index-lifecycle.js';
@@ -181,6 +183,11 @@ export class EmbeddedVectorStore implements VectorStore {
       dimension: this.options.dimension,
       searchMode: this.#index.current.kind,
     }));
+  }
+
+  /** The review list of unknown faces, in this gallery's database (review-faces.ts). */
+  openReviewStore(): Promise<ReviewStore> {
+    return Promise.resolve(createEmbeddedReviewStore(this.db, (fn) => this.#guard(fn)));
   }
 
   async close(): Promise<void> {

@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 
 import { FacerecError } from '../../errors.js';
 import { dataDirInUse, LOCK_FILE } from './data-dir-lock.js';
+import { REVIEW_SCHEMA } from './review-faces.js';
 import { rebuildTemplates } from './subject-templates.js';
 
 export type Db = Database.Database;
@@ -12,8 +13,11 @@ export type Db = Database.Database;
 export const DB_FILE = 'gallery.sqlite';
 /** 'FREC': marks the SQLite file as ours, so a foreign database is refused. */
 const APPLICATION_ID = 0x46524543;
-/** 2 added subject templates (filled from the faces when a version-1 gallery is opened). */
-const SCHEMA_VERSION = 2;
+/**
+ * 2 added subject templates (filled from the faces when a version-1 gallery is opened);
+ * 3 added the review list of unknown faces (review-faces.ts), empty when added.
+ */
+const SCHEMA_VERSION = 3;
 
 // One row per subject with faces: the L2-normalised mean of its faces' embeddings,
 // rewritten from those faces in the transaction of every write that changes them.
@@ -47,7 +51,8 @@ CREATE INDEX faces_by_subject ON faces(subject_id, key);
 -- Index changes since the persisted ANN index was saved (op 1 = add, 0 = remove);
 -- replayed at start-up, pruned after each save.
 CREATE TABLE changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, key INTEGER NOT NULL, op INTEGER NOT NULL);
-${TEMPLATES_SCHEMA}`;
+${TEMPLATES_SCHEMA}
+${REVIEW_SCHEMA}`;
 
 /** Names facerec writes into DATA_DIR; anything else means DATA_DIR is someone else's. */
 export function isOwnFile(name: string): boolean {
@@ -133,7 +138,8 @@ export function openRecordDb(dataDir: string, dimension: number): Db {
     }
     const version = db.pragma('user_version', { simple: true }) as number;
     if (version === 1) migrateToTemplates(db);
-    else if (version !== SCHEMA_VERSION) throw corrupt(dataDir, `${DB_FILE} has schema version ${version}; this build reads 1 and ${SCHEMA_VERSION}`);
+    if (version === 1 || version === 2) migrateToReviewList(db);
+    else if (version !== SCHEMA_VERSION) throw corrupt(dataDir, `${DB_FILE} has schema version ${version}; this build reads 1 to ${SCHEMA_VERSION}`);
     const stored = Number(getMeta(db, 'dimension'));
     if (stored !== dimension) throw corrupt(dataDir, `gallery holds ${stored}-d embeddings but the store was opened for ${dimension}-d`);
     return db;
@@ -148,6 +154,14 @@ function migrateToTemplates(db: Db): void {
   db.transaction(() => {
     db.exec(TEMPLATES_SCHEMA);
     rebuildTemplates(db);
+    db.pragma('user_version = 2');
+  })();
+}
+
+/** A version-2 gallery (before the review list): add its empty table. */
+function migrateToReviewList(db: Db): void {
+  db.transaction(() => {
+    db.exec(REVIEW_SCHEMA);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   })();
 }

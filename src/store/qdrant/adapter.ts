@@ -21,6 +21,8 @@ import {
 import { meanTemplate } from '../subject-template.js';
 import { candidateFaceCount, closestFacePerSubject, rankByTemplate } from '../subject-ranking.js';
 import { ensureCollections, SINGLE_NODE_LAYOUT, subjectsCollectionOf, templatesCollectionOf } from './collections.js';
+import type { ReviewStore } from '../review-store.js';
+import { openQdrantReviewStore } from './review-collection.js';
 
 export interface QdrantVectorStoreOptions {
   readonly url: string;
@@ -370,6 +372,11 @@ export class QdrantVectorStore implements VectorStore {
       await this.client.delete(this.collection, { wait: true, points: [id] });
       await this.#recomputeTemplate(String(point.payload?.subject_id));
     });
+  }
+
+  /** The review list of unknown faces, in `<collection>_review` (review-collection.ts). */
+  openReviewStore(): Promise<ReviewStore> {
+    return openQdrantReviewStore(this.client, this.collection, this.dimension, (operation, fn) => this.#guard(operation, fn));
   }
 
   async close(): Promise<void> {
