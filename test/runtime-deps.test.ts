@@ -5,6 +5,8 @@
  * modules through src/ and checks every package named. The packages the
  * Dockerfile deletes from the image after pruning must be optional and
  * loaded only on demand (a dynamic import that can fail), never at start-up.
+ * And the other way round: every dependency is something the runtime
+ * imports, so build tools (typescript, tsx) stay out of the image.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -58,6 +60,13 @@ it('the server and CLI import only runtime dependencies', () => {
     assert.ok(declared, `${relative(file)} imports ${name}, which is not in dependencies`);
   }
   for (const [name, file] of staticImports) assert.ok(name in pkg.dependencies, `${relative(file)} imports optional ${name} statically: load it with import() so the server starts without it`);
+});
+
+it('every runtime dependency is imported by the server or the CLI (build tools are devDependencies)', () => {
+  const { staticImports, dynamicImports } = runtimeImports();
+  for (const name of Object.keys(pkg.dependencies)) {
+    assert.ok(staticImports.has(name) || dynamicImports.has(name), `${name} is in dependencies but nothing the server or CLI runs imports it: move it to devDependencies or remove it`);
+  }
 });
 
 it('what the Dockerfile deletes from the image is optional and loaded only on demand', () => {
