@@ -18,7 +18,7 @@ import { CONTRACT_DIM, runVectorStoreContract } from '../vector-store.contract.j
 import { QdrantVectorStore } from './adapter.js';
 import { subjectsCollectionOf } from './collections.js';
 
-// Tests may read the environment; modules may not (STYLE.md).
+// Tests may read the environment; product modules take every setting from the one config.
 const url = process.env.QDRANT_URL;
 const apiKey = process.env.QDRANT_API_KEY;
 const created = new Set<string>();
