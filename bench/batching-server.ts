@@ -22,6 +22,8 @@ export type ModelName = (typeof MODELS)[number];
 
 export interface ChildServer {
   readonly client: FaceRecognitionClient;
+  /** The ports the child bound; restPort only when its env turned the REST gateway on. */
+  readonly ports: { readonly grpcPort: number; readonly restPort?: number; readonly metricsPort: number };
   /** Batch count and mean batch size per model, from facerec_batch_size. */
   batchStats(): Promise<Record<ModelName, { batches: number; items: number }>>;
   stop(): Promise<void>;
@@ -34,7 +36,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * (written once gRPC, REST and /metrics all listen): the ports are 0 in its
  * config, so the OS picks them and nothing else can take one first.
  */
-function waitServing(child: ChildProcess): Promise<{ grpcPort: number; metricsPort: number }> {
+function waitServing(child: ChildProcess): Promise<ChildServer['ports']> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server not serving within ${STARTUP_TIMEOUT_MS / 1000} s`)), STARTUP_TIMEOUT_MS);
     const onExit = (code: number | null) => {
@@ -43,7 +45,7 @@ function waitServing(child: ChildProcess): Promise<{ grpcPort: number; metricsPo
     };
     child.once('exit', onExit);
     createInterface({ input: child.stderr! }).on('line', (line) => {
-      let entry: { message?: string; grpcPort?: number; metricsPort?: number };
+      let entry: { message?: string; grpcPort?: number; restPort?: number; metricsPort?: number };
       try {
         entry = JSON.parse(line) as typeof entry;
       } catch {
@@ -52,7 +54,7 @@ function waitServing(child: ChildProcess): Promise<{ grpcPort: number; metricsPo
       if (entry.message !== 'facerec serving') return;
       clearTimeout(timer);
       child.off('exit', onExit);
-      resolve({ grpcPort: entry.grpcPort!, metricsPort: entry.metricsPort! });
+      resolve({ grpcPort: entry.grpcPort!, metricsPort: entry.metricsPort!, ...(entry.restPort ? { restPort: entry.restPort } : {}) });
     });
   });
 }
@@ -70,18 +72,23 @@ export function parseBatchSizes(text: string): Record<ModelName, { batches: numb
   return out;
 }
 
-/** Starts `src/cli/main.ts serve` under tsx with `env` added; resolves once SERVING. */
+/**
+ * Starts `src/cli/main.ts serve` under tsx with `env` added; resolves once
+ * SERVING. The REST gateway is off unless `env` sets
+ * FACEREC_SERVER__REST_ENABLED=true; every port is chosen by the OS.
+ */
 export async function startChildServer(env: Record<string, string>, onStderr?: (line: string) => void): Promise<ChildServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'facerec-bench-'));
   const child = spawn(process.execPath, ['--import', 'tsx', join(packageRoot(), 'src/cli/main.ts'), 'serve'], {
     cwd: packageRoot(),
     env: {
       ...process.env,
+      FACEREC_SERVER__REST_ENABLED: 'false',
       ...env,
       DATA_DIR: dataDir,
       FACEREC_HOST: '127.0.0.1',
       GRPC_PORT: '0',
-      FACEREC_SERVER__REST_ENABLED: 'false',
+      REST_PORT: '0',
       METRICS_PORT: '0',
       FACEREC_SERVER__METRICS_ENABLED: 'true',
       // info, for the "facerec serving" line with the bound ports; the server logs nothing per request at info.
@@ -102,22 +109,22 @@ export async function startChildServer(env: Record<string, string>, onStderr?: (
     }
     await rm(dataDir, { recursive: true, force: true });
   };
-  let grpcPort: number;
-  let metricsPort: number;
+  let ports: ChildServer['ports'];
   try {
-    ({ grpcPort, metricsPort } = await waitServing(child));
+    ports = await waitServing(child);
   } catch (error) {
     await kill();
     throw new Error(`${(error as Error).message}\n${stderrTail}`);
   }
-  const client = new FaceRecognitionClient(`127.0.0.1:${grpcPort}`, credentials.createInsecure(), {
+  const client = new FaceRecognitionClient(`127.0.0.1:${ports.grpcPort}`, credentials.createInsecure(), {
     'grpc.max_send_message_length': 64 * 1024 * 1024,
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
   });
   return {
     client,
+    ports,
     async batchStats() {
-      const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+      const res = await fetch(`http://127.0.0.1:${ports.metricsPort}/metrics`);
       return parseBatchSizes(await res.text());
     },
     async stop() {

@@ -116,7 +116,8 @@ export function usageOf(command: CommandDescription): string {
   return [command.usage, ...flags].join(' ');
 }
 
-function flagTable(options: FlagOptions): string[] {
+/** One line per flag: its name, value placeholder, description and default. */
+export function flagTable(options: FlagOptions): string[] {
   const rows = Object.entries(options).map(([name, option]) => {
     const fallback = option.default === undefined ? '' : ` (default: ${String(option.default)})`;
     return [flagName(name, option), `${option.description}${fallback}`] as const;
