@@ -11,7 +11,8 @@ import { connect as connectTcp } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import { Frame, IngestRequest, RecognizeRequest, type FrameResult } from '../src/gen/facerec/v1/facerec.js';
+import { BinaryWriter } from '@bufbuild/protobuf/wire';
+import { Frame, FrameResult, IngestRequest, RecognizeRequest } from '../src/gen/facerec/v1/facerec.js';
 import { HttpBody } from '../src/gen/google/api/httpbody.js';
 import { call } from './support/facerec-server.js';
 import { photo } from './support/images.js';
@@ -183,6 +184,31 @@ describe('hostile clients', () => {
       // Its frames are not left half-done either.
       assert.equal(await metricValue(server.metricsUrl, 'facerec_stream_frames_in_flight'), 0);
       session.destroy();
+    });
+
+    it('answers every frame of a stream whose capture timestamp is past what a Date holds', { timeout: 30_000 }, async () => {
+      const { session, stream } = rawGrpc(server, 'RecognizeStream');
+      const plain = (sequence: number) => Frame.encode({ image: photo(1), cameraId: 'far-future', sequence, topK: 1, matchFaces: false, policy: 0, timestamp: undefined } as Frame).finish();
+      // Field 8 (timestamp) written by hand: seconds = 1e13, about 300,000 years out.
+      const farFuture = new BinaryWriter().uint32((8 << 3) | 2).fork().uint32((1 << 3) | 0).int64(1e13).join().finish();
+      const results: FrameResult[] = [];
+      let buffered = Buffer.alloc(0);
+      stream.on('data', (chunk: Buffer) => {
+        buffered = Buffer.concat([buffered, chunk]);
+        while (buffered.length >= 5 && buffered.length >= 5 + buffered.readUInt32BE(1)) {
+          results.push(FrameResult.decode(buffered.subarray(5, 5 + buffered.readUInt32BE(1))));
+          buffered = buffered.subarray(5 + buffered.readUInt32BE(1));
+        }
+      });
+      const trailers = new Promise<Record<string, unknown>>((resolve) => stream.on('trailers', resolve));
+      stream.write(grpcFrame(Buffer.concat([plain(1), farFuture])));
+      for (const sequence of [2, 3]) stream.write(grpcFrame(plain(sequence)));
+      stream.end();
+      assert.equal((await trailers)['grpc-status'], '0');
+      assert.deepEqual(results.filter((r) => !r.final).map((r) => r.sequence), [1, 2, 3]);
+      // Stamped with its receive time instead, as a frame without a timestamp is.
+      assert.ok(Number.isFinite(results[0]!.timestamp?.getTime()));
+      session.close();
     });
 
     it('survives a BulkIngest connection dropped mid-stream', async () => {

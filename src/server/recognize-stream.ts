@@ -72,7 +72,8 @@ export function createRecognizeStreamHandler(options: RecognizeStreamOptions) {
         onFaces: (faces, embedded) => observe?.faces?.(faces, embedded),
       });
       let policy: FramePolicy | undefined;
-      let last: Frame | undefined;
+      // Only what the final result names, not the last frame itself (its image can be megabytes).
+      let last: Pick<Frame, 'cameraId' | 'sequence'> | undefined;
       const received = new WeakMap<Frame, Date>();
       // Each frame's position in the stream, from 0, in arrival order (the stream.frame span's attribute).
       const arrival = new WeakMap<Frame, number>();
@@ -80,13 +81,16 @@ export function createRecognizeStreamHandler(options: RecognizeStreamOptions) {
       // The policy comes from the first frame; another one later is a client bug worth stopping for.
       async function* checked(): AsyncGenerator<Frame> {
         for await (const frame of frames) {
-          received.set(frame, frame.timestamp ?? new Date());
+          // A Timestamp past what a Date holds (±8.64e15 ms) decodes as an invalid Date, which no
+          // result could carry back: such a frame is stamped with its receive time, as an absent one is.
+          const captured = frame.timestamp && Number.isFinite(frame.timestamp.getTime()) ? frame.timestamp : new Date();
+          received.set(frame, captured);
           arrival.set(frame, arrived++);
           if (policy === undefined) policy = frame.policy;
           else if (frame.policy !== FramePolicy.FRAME_POLICY_UNSPECIFIED && frame.policy !== policy) {
             throw new FacerecError('INVALID_ARGUMENT', `frame ${frame.sequence} asks for policy ${FramePolicy[frame.policy]} but the stream started with ${FramePolicy[policy]}; the policy is fixed by the first frame`);
           }
-          last = frame;
+          last = { cameraId: frame.cameraId, sequence: frame.sequence };
           yield frame;
         }
       }

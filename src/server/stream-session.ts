@@ -184,7 +184,8 @@ export class StreamSession {
       notes.best = undefined;
       events.push(event(TrackEventType.TRACK_EVENT_TYPE_IDENTIFIED, track.id, { box: { ...detection.box }, identity: toProtoMatch({ ...decision.match, similarity: decision.similarity }) }));
     }
-    if (notes.announced === undefined && (!notes.best || weight > notes.best.quality)) {
+    // The best frame of an unknown face is held only where the review list will take it.
+    if (this.options.keepUnknown && notes.announced === undefined && (!notes.best || weight > notes.best.quality)) {
       notes.best = { quality: weight, embedding: face.embedding!, frameImage: request.image, box: detection.box };
     }
   }

@@ -63,11 +63,13 @@ export async function openQdrantReviewStore(
     }
   });
 
-  const scrollAll = async (withVector: boolean) => {
+  /** Every point; `fields` limits the payload returned (pruning needs two small fields, not every crop). */
+  const scrollAll = async (withVector: boolean, fields?: readonly (keyof ReviewPayload)[]) => {
     const points: Array<{ payload: ReviewPayload; vector: unknown }> = [];
     let offset: string | number | undefined;
     do {
-      const page = await client.scroll(name, { limit: 256, with_payload: true, with_vector: withVector, ...(offset !== undefined ? { offset } : {}) });
+      const withPayload = fields ? [...fields] : true;
+      const page = await client.scroll(name, { limit: 256, with_payload: withPayload, with_vector: withVector, ...(offset !== undefined ? { offset } : {}) });
       for (const p of page.points) points.push({ payload: p.payload as unknown as ReviewPayload, vector: p.vector });
       const next = page.next_page_offset;
       offset = typeof next === 'string' || typeof next === 'number' ? next : undefined;
@@ -76,7 +78,7 @@ export async function openQdrantReviewStore(
   };
 
   const prune = async (limits: ReviewLimits, nowMs: number) => {
-    const entries = (await scrollAll(false)).map((p) => ({ reviewId: p.payload.review_id, createdAtMs: p.payload.created_at_ms }));
+    const entries = (await scrollAll(false, ['review_id', 'created_at_ms'])).map((p) => ({ reviewId: p.payload.review_id, createdAtMs: p.payload.created_at_ms }));
     const { dropped } = splitByLimits(entries, limits, nowMs);
     if (dropped.length > 0) await client.delete(name, { wait: true, points: dropped.map((d) => d.reviewId) });
   };
@@ -128,7 +130,7 @@ export async function openQdrantReviewStore(
       }),
     deleteAll: () =>
       guard('reviewDeleteAll', async () => {
-        const ids = (await scrollAll(false)).map((p) => p.payload.review_id);
+        const ids = (await scrollAll(false, ['review_id'])).map((p) => p.payload.review_id);
         if (ids.length > 0) await client.delete(name, { wait: true, points: ids });
         return ids.length;
       }),
