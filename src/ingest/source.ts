@@ -9,6 +9,33 @@
 export type PayloadValue = string | number | boolean | null | PayloadValue[] | { [key: string]: PayloadValue };
 export type Payload = { [key: string]: PayloadValue };
 
+/**
+ * A value read from a source as JSON for a payload: int64 as a number when
+ * exact (else its digits as text), dates as ISO text, non-finite numbers as
+ * null; raw bytes have no JSON form and are left out (undefined).
+ */
+export function payloadValue(value: unknown): PayloadValue | undefined {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
+  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
+  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+  if (value instanceof Date) return value.toISOString();
+  if (value instanceof Uint8Array) return undefined;
+  if (Array.isArray(value)) return value.map((v) => payloadValue(v) ?? null);
+  if (typeof value === 'object') return payloadFrom(value as Record<string, unknown>, []);
+  return undefined;
+}
+
+/** Every field of a row but the `taken` ones (subject id, image), as the subject's payload. */
+export function payloadFrom(row: Record<string, unknown>, taken: readonly string[]): Payload {
+  const payload: Payload = {};
+  for (const [key, value] of Object.entries(row)) {
+    if (taken.includes(key)) continue;
+    const converted = payloadValue(value);
+    if (converted !== undefined) payload[key] = converted;
+  }
+  return payload;
+}
+
 export interface SourceRecord {
   /** Where the record came from, for the report and error messages: a file path or `manifest.csv:12`. */
   readonly ref: string;

@@ -13,7 +13,7 @@ import { createInterface } from 'node:readline';
 import { parse } from 'csv-parse';
 
 import { FacerecError } from '../../errors.js';
-import type { ColumnNames, IngestSource, Payload, PayloadValue, SourceRecord } from '../source.js';
+import { payloadFrom, type ColumnNames, type IngestSource, type SourceRecord } from '../source.js';
 
 export type ManifestFormat = 'csv' | 'jsonl';
 
@@ -109,10 +109,7 @@ function toRecord(manifest: string, base: string, row: ManifestRow, columns: Pic
   const fields = row.fields ?? {};
   const subjectId = idFrom(fields[columns.subject]) ?? '';
   const relative = typeof fields[columns.path] === 'string' ? (fields[columns.path] as string).trim() : '';
-  const payload: Payload = {};
-  for (const [key, value] of Object.entries(fields)) {
-    if (key !== columns.path && key !== columns.subject && value !== undefined) payload[key] = value as PayloadValue;
-  }
+  const payload = payloadFrom(fields, [columns.path, columns.subject]);
   const unsafeNumber = typeof fields[columns.subject] === 'number' && subjectId === '';
   const problem =
     row.problem ??

@@ -14,7 +14,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, type AsyncBuffer, type FileMetaData } from 'hyparquet';
 
 import { FacerecError } from '../../errors.js';
-import type { ColumnNames, IngestSource, Payload, PayloadValue, SourceRecord } from '../source.js';
+import { payloadFrom, type ColumnNames, type IngestSource, type SourceRecord } from '../source.js';
 
 interface HuggingFaceFeature {
   readonly _type?: string;
@@ -93,25 +93,6 @@ function subjectOf(file: OpenedFile, value: unknown): string | undefined {
   return text === '' ? undefined : text;
 }
 
-/** A Parquet value as JSON for the payload: int64 as a number when exact, dates as ISO text, raw bytes left out. */
-function jsonValue(value: unknown): PayloadValue | undefined {
-  if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
-  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
-  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
-  if (value instanceof Date) return value.toISOString();
-  if (value instanceof Uint8Array) return undefined;
-  if (Array.isArray(value)) return value.map((v) => jsonValue(v) ?? null);
-  if (typeof value === 'object') {
-    const out: Payload = {};
-    for (const [k, v] of Object.entries(value)) {
-      const converted = jsonValue(v);
-      if (converted !== undefined) out[k] = converted;
-    }
-    return out;
-  }
-  return undefined;
-}
-
 function rowGroupRanges(metadata: FileMetaData): Array<[number, number]> {
   const ranges: Array<[number, number]> = [];
   let start = 0;
@@ -131,12 +112,7 @@ function toRecord(file: OpenedFile, row: Record<string, unknown>, index: number)
   const struct = cell && typeof cell === 'object' && !(cell instanceof Uint8Array) ? (cell as { bytes?: unknown; path?: unknown }) : undefined;
   const bytes = cell instanceof Uint8Array ? cell : struct?.bytes instanceof Uint8Array ? struct.bytes : undefined;
   const imagePath = typeof struct?.path === 'string' && struct.path !== '' ? struct.path : undefined;
-  const payload: Payload = {};
-  for (const [key, value] of Object.entries(row)) {
-    if (key === file.subjectColumn || key === file.imageColumn) continue;
-    const converted = jsonValue(value);
-    if (converted !== undefined) payload[key] = converted;
-  }
+  const payload = payloadFrom(row, [file.subjectColumn, file.imageColumn]);
   const problem = subjectId === '' ? `no ${file.subjectColumn}` : bytes === undefined && imagePath === undefined ? `no image in ${file.imageColumn}` : undefined;
   return {
     ref: imagePath ? `${ref} (${imagePath})` : ref,

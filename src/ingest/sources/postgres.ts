@@ -18,7 +18,7 @@ import pg from 'pg';
 import QueryStream from 'pg-query-stream';
 
 import { FacerecError } from '../../errors.js';
-import type { ColumnNames, IngestSource, Payload, PayloadValue, SourceRecord } from '../source.js';
+import { payloadFrom, type ColumnNames, type IngestSource, type SourceRecord } from '../source.js';
 
 export interface PostgresSourceOptions {
   readonly query: string;
@@ -37,27 +37,13 @@ function connectionConfig(options: PostgresSourceOptions): pg.ClientConfig {
   return { connectionString: url };
 }
 
-function jsonValue(value: unknown): PayloadValue | undefined {
-  if (value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
-  if (typeof value === 'bigint') return value.toString();
-  if (value instanceof Date) return value.toISOString();
-  if (Buffer.isBuffer(value)) return undefined;
-  // json/jsonb columns arrive parsed; anything else is kept as its text.
-  if (typeof value === 'object') return JSON.parse(JSON.stringify(value)) as PayloadValue;
-  return String(value);
-}
-
 function toRecord(row: Record<string, unknown>, position: number, columns: ColumnNames): SourceRecord {
   const subjectValue = row[columns.subject];
   const subjectId = subjectValue === null || subjectValue === undefined ? '' : String(subjectValue).trim();
   const bytes = Buffer.isBuffer(row[columns.image]) ? (row[columns.image] as Buffer) : undefined;
   const path = typeof row[columns.path] === 'string' && row[columns.path] !== '' ? (row[columns.path] as string) : undefined;
-  const payload: Payload = {};
-  for (const [key, value] of Object.entries(row)) {
-    if (key === columns.subject || key === columns.image || key === columns.path) continue;
-    const converted = jsonValue(value);
-    if (converted !== undefined) payload[key] = converted;
-  }
+  // json/jsonb columns arrive parsed and become nested payload values.
+  const payload = payloadFrom(row, [columns.subject, columns.image, columns.path]);
   const problem =
     subjectId === '' ? `no ${columns.subject}` : bytes === undefined && path === undefined ? `neither ${columns.image} (bytea) nor ${columns.path} is set` : undefined;
   return {
