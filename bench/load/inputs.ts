@@ -30,7 +30,7 @@ function squareAround(box: Box, width: number, height: number) {
 }
 
 /** Up to `limit` portraits, kept only where the target finds exactly one face in the cut. */
-export async function portraits(target: LoadTarget, photos: readonly BenchImage[], limit: number): Promise<BenchImage[]> {
+export async function portraits(target: Pick<LoadTarget, 'detect'>, photos: readonly BenchImage[], limit: number): Promise<BenchImage[]> {
   const out: BenchImage[] = [];
   for (const photo of photos) {
     const found = await target.detect(photo.bytes);

@@ -1,0 +1,139 @@
+/**
+ * The model-only ceiling: how many images per second the three models alone
+ * can do on this machine, the yardstick served throughput is measured
+ * against.
+ *
+ * Each image goes through the real pipeline once, with every model input
+ * kept; then the bare ONNX Runtime sessions run those inputs again, timed:
+ * the detector one image at a time, landmarks and embedder in batches of 8,
+ * one run at a time, on `intraOpThreads` threads. Decode, resize, the
+ * crop and warp graphs, RPC and search are left out: they are the server's
+ * own work, which is what the ratio served / ceiling shows.
+ *
+ *   npm run bench:ceiling -- [--passes N] [--json]
+ *
+ * measureCeiling is also what `npm run bench` calls before and after its
+ * served run.
+ */
+import { loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import { loadConfig } from '../src/config/load.js';
+import { createFacePipeline } from '../src/pipeline/pipeline.js';
+import { closePipelineSessions, directRunners, openPipelineSessions } from '../src/pipeline/models.js';
+import type { InferenceSession, InputBatch } from '../src/pipeline/session.js';
+import { portraits } from './load/inputs.js';
+import { groupPhotos } from './pipeline-inputs.js';
+import { TimedSession } from './pipeline-timing.js';
+
+/** The batch size of landmarks and embedder in the ceiling. */
+export const CEILING_BATCH = 8;
+
+export interface CeilingResult {
+  readonly images: number;
+  readonly faces: number;
+  readonly passes: number;
+  readonly intraOpThreads: number;
+  /** Model-only images per second. */
+  readonly imagesPerS: number;
+  /** ms per image in each model, batch runs divided by the images. */
+  readonly msPerImage: Readonly<Record<'detector' | 'landmarks' | 'embedder', number>>;
+}
+
+export interface CeilingOptions {
+  readonly passes: number;
+  /** ONNX Runtime intra-op threads; default the machine's cores, as the server's 0 means. */
+  readonly intraOpThreads?: number;
+  readonly modelsDir?: string;
+}
+
+/** The items of one model's recorded runs, regrouped into batches of `size`. */
+function rebatch(session: InferenceSession, items: readonly Uint8Array[], size: number): InputBatch[] {
+  const itemBytes = session.itemDims.reduce((a, b) => a * b, 1);
+  const batches: InputBatch[] = [];
+  for (let start = 0; start < items.length; start += size) {
+    const chunk = items.slice(start, start + size);
+    const data = new Uint8Array(chunk.length * itemBytes);
+    chunk.forEach((item, i) => data.set(item, i * itemBytes));
+    batches.push({ data, dims: [chunk.length, ...session.itemDims] });
+  }
+  return batches;
+}
+
+/** Splits a recorded batch back into its items. */
+function itemsOf(session: InferenceSession, batch: InputBatch): Uint8Array[] {
+  const itemBytes = session.itemDims.reduce((a, b) => a * b, 1);
+  return Array.from({ length: batch.dims[0]! }, (_, i) => batch.data.subarray(i * itemBytes, (i + 1) * itemBytes));
+}
+
+export async function measureCeiling(images: readonly Uint8Array[], options: CeilingOptions): Promise<CeilingResult> {
+  const config = loadConfig({ env: {} });
+  const intraOpThreads = options.intraOpThreads ?? 0;
+  const raw = await openPipelineSessions({ modelsDir: options.modelsDir ?? config.pipeline.modelsDir, intraOpThreads });
+  try {
+    const timed = { detector: new TimedSession(raw.detector), landmarks: new TimedSession(raw.landmarks), embedder: new TimedSession(raw.embedder) };
+    const pipeline = createFacePipeline({ runners: directRunners(timed), imageOps: raw.imageOps, settings: config.pipeline });
+    for (const session of Object.values(timed)) session.recording = true;
+    let faces = 0;
+    for (const image of images) faces += (await pipeline.analyze(image)).faces.length;
+    const batchesOf = (model: keyof typeof timed, size: number) =>
+      rebatch(raw[model], timed[model].runs.flatMap((run) => itemsOf(raw[model], run.batch)), size);
+    const work = {
+      detector: batchesOf('detector', 1),
+      landmarks: batchesOf('landmarks', CEILING_BATCH),
+      embedder: batchesOf('embedder', CEILING_BATCH),
+    };
+    const timeModel = async (model: keyof typeof work) => {
+      const start = performance.now();
+      for (const batch of work[model]) await raw[model].run(batch);
+      return performance.now() - start;
+    };
+    // One untimed pass: ORT allocates its buffers for each batch shape on first use.
+    for (const model of ['detector', 'landmarks', 'embedder'] as const) await timeModel(model);
+    const totals = { detector: 0, landmarks: 0, embedder: 0 };
+    for (let pass = 0; pass < options.passes; pass++) {
+      for (const model of ['detector', 'landmarks', 'embedder'] as const) totals[model] += await timeModel(model);
+    }
+    const perImage = (ms: number) => ms / (images.length * options.passes);
+    const totalMs = totals.detector + totals.landmarks + totals.embedder;
+    return {
+      images: images.length,
+      faces,
+      passes: options.passes,
+      intraOpThreads,
+      imagesPerS: (images.length * options.passes * 1000) / totalMs,
+      msPerImage: { detector: perImage(totals.detector), landmarks: perImage(totals.landmarks), embedder: perImage(totals.embedder) },
+    };
+  } finally {
+    await closePipelineSessions(raw);
+  }
+}
+
+/** Portraits cut with a direct pipeline's detector, for a run without a server. */
+export async function portraitsWithoutServer(count: number): Promise<Uint8Array[]> {
+  const config = loadConfig({ env: {} });
+  const sessions = await openPipelineSessions({ modelsDir: config.pipeline.modelsDir });
+  try {
+    const pipeline = createFacePipeline({ runners: directRunners(sessions), imageOps: sessions.imageOps, settings: config.pipeline });
+    const detector = {
+      async detect(bytes: Buffer) {
+        const found = await pipeline.analyze(bytes, { embed: false });
+        return { width: found.width, height: found.height, boxes: found.faces.map((f) => f.box) };
+      },
+    };
+    return (await portraits(detector, groupPhotos(), count)).map((p) => p.bytes);
+  } finally {
+    await closePipelineSessions(sessions);
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const { values } = parseArgs({ options: { passes: { type: 'string', default: '5' }, portraits: { type: 'string', default: '16' }, json: { type: 'boolean', default: false } } });
+  const images = await portraitsWithoutServer(Number(values.portraits));
+  const result = await measureCeiling(images, { passes: Number(values.passes) });
+  if (values.json) console.log(JSON.stringify(result, null, 2));
+  else {
+    const ms = Object.entries(result.msPerImage).map(([m, v]) => `${m} ${v.toFixed(2)}`).join(', ');
+    console.log(`${result.images} portraits × ${result.passes} passes: ${result.imagesPerS.toFixed(1)} images/s model-only (ms per image: ${ms}; load ${loadavg()[0]!.toFixed(2)})`);
+  }
+}
