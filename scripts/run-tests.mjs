@@ -24,6 +24,7 @@ const NEEDS_MODELS_OR_SOCKETS = new Set([
   'src/models/prepare.spec.ts',
   'src/pipeline/align.spec.ts',
   'src/pipeline/face-image-ops.spec.ts',
+  'src/pipeline/inference-pool.spec.ts',
   'src/store/qdrant/adapter-fake.spec.ts',
   'src/store/validate.spec.ts',
   'src/telemetry/metrics.spec.ts',

@@ -16,6 +16,8 @@ export type { SimilarityTransform } from './similarity-transform.js';
 export { EMBEDDING_DIM, cosineSimilarity, embedFace, embedFlipAveraged, l2Normalize } from './embedder.js';
 export { iou, nonMaxSuppression } from './nms.js';
 export { MODEL_ITEM_DIMS, closePipelineSessions, directRunners, openPipelineSessions } from './models.js';
+export { InferencePool } from './inference-pool.js';
+export type { InferencePoolOptions, InferencePoolStats } from './inference-pool.js';
 export type { OpenModelsOptions, PipelineSessions } from './models.js';
 export { OrtSession, createDirectRunner, splitOutputs } from './session.js';
 export type { BatchOutputs, InferOptions, InferenceSession, InputBatch, ItemOutputs, ModelRunner, OutputTensor } from './session.js';
