@@ -1,5 +1,5 @@
 /**
- * `npm run bench:footprint [-- --seconds 30 --concurrency 8 --threads 2]`:
+ * `npm run bench:footprint [-- --seconds 30 --concurrency 8 --workers 2]`:
  * the memory and CPU one facerec server uses, for sizing its Kubernetes
  * requests and limits (k8s/base/facerec.yaml).
  *
@@ -31,8 +31,8 @@ const { values: args } = parseArgs({
   options: {
     seconds: { type: 'string', default: '30' },
     concurrency: { type: 'string', default: '8' },
-    // ORT threads per model run: in a pod, set FACEREC_PIPELINE__INTRA_OP_THREADS to the CPU it may use.
-    threads: { type: 'string', default: '2' },
+    // Inference workers: in a pod, set FACEREC_PIPELINE__INFERENCE_WORKERS to the CPU it may use.
+    workers: { type: 'string', default: '2' },
   },
 });
 const loadSeconds = Number(args.seconds);
@@ -70,7 +70,7 @@ async function main(): Promise<void> {
       FACEREC_SERVER__REST_ENABLED: 'false',
       FACEREC_SERVER__METRICS_ENABLED: 'false',
       DATA_DIR: dataDir,
-      FACEREC_PIPELINE__INTRA_OP_THREADS: args.threads,
+      FACEREC_PIPELINE__INFERENCE_WORKERS: args.workers,
       FACEREC_LOG_LEVEL: 'info',
     },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -119,7 +119,7 @@ async function main(): Promise<void> {
     const loaded = memoryOf(pid);
     const result = {
       machine: { cores: cpus().length, model: cpus()[0]?.model, note: 'shared with other jobs: throughput and CPU figures are lower bounds' },
-      settings: { intraOpThreads: Number(args.threads), concurrency, loadSeconds },
+      settings: { inferenceWorkers: Number(args.workers), concurrency, loadSeconds },
       idleRssMiB: +(idle.rssBytes / MIB).toFixed(0),
       loadRssMiB: +(loaded.rssBytes / MIB).toFixed(0),
       peakRssMiB: +(Math.max(peakRss, loaded.peakRssBytes) / MIB).toFixed(0),

@@ -42,13 +42,15 @@ const log = (line: string) => {
 };
 
 const config = loadConfig({ env: process.env });
+/** In-process sessions run one model run at a time on this thread, so more batches in flight would only queue. */
+const INFLIGHT_BATCHES = 1;
 const raw = await openPipelineSessions({ modelsDir: config.pipeline.modelsDir, intraOpThreads: config.pipeline.intraOpThreads });
 const timed = { detector: new TimedSession(raw.detector), landmarks: new TimedSession(raw.landmarks), embedder: new TimedSession(raw.embedder) };
 const allTimed = Object.values(timed);
 const imageOps = new TimedImageOps(raw.imageOps);
 const settings = config.pipeline;
 const makeBatched = (model: keyof typeof timed) =>
-  createBatchedRunner(timed[model], { ...config.batching[model], maxInflightBatches: config.batching.maxInflightBatches });
+  createBatchedRunner(timed[model], { ...config.batching[model], maxInflightBatches: INFLIGHT_BATCHES });
 const batched = { detector: makeBatched('detector'), landmarks: makeBatched('landmarks'), embedder: makeBatched('embedder') };
 
 const directPipeline = (instrumentation?: PipelineInstrumentation): FacePipeline =>
@@ -116,7 +118,7 @@ async function concurrent(images: readonly BenchImage[]) {
   const wallMs = performance.now() - start;
   const cpuMs = cpuTotalMs(process.cpuUsage(cpuStart));
   const { runs, imageOpRuns } = stopRecording();
-  const modelsAloneMs = await replayMs(runs, config.batching.maxInflightBatches);
+  const modelsAloneMs = await replayMs(runs, INFLIGHT_BATCHES);
   const imageGraphsAloneMs = await imageOps.replayMs(imageOpRuns);
   const itemsPerRun = runs.reduce((a, r) => a + r.batch.dims[0]!, 0) / runs.length;
   return { images: count, faces, wallMs, cpuMs, ortAloneMs: modelsAloneMs + imageGraphsAloneMs, modelsAloneMs, imageGraphsAloneMs, modelRuns: runs.length, meanBatchSize: itemsPerRun };

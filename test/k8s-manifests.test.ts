@@ -213,8 +213,8 @@ describe('k8s objects', () => {
       walk(CONFIG_SCHEMA);
       for (const name of Object.keys(config)) assert.ok(known.has(name) || name.startsWith('OTEL_'), `unknown setting ${name}`);
       for (const entry of container.env) assert.ok(known.has(entry.name) || /^(POD_|OTEL_)/.test(entry.name), `unknown setting ${entry.name}`);
-      // ONNX Runtime's threads match the CPU the container may use.
-      assert.equal(Number(config['FACEREC_PIPELINE__INTRA_OP_THREADS']), Number(container.resources.limits.cpu));
+      // The threads that run the models match the CPU the container may use.
+      assert.equal(Number(config['FACEREC_PIPELINE__INFERENCE_WORKERS']), Number(container.resources.limits.cpu));
       // The settings as the server parses them, with a key as the README makes one.
       const env = { ...config, AUTH_SECRET_KEY: randomBytes(48).toString('base64'), QDRANT_API_KEY: 'k' };
       assert.throws(() => loadConfig({ env: config }), (error: unknown) => isFacerecError(error, 'CONFIG_INVALID') && /AUTH_SECRET_KEY is not set/.test(error.message));

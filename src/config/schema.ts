@@ -77,7 +77,8 @@ export const CONFIG_SCHEMA = {
   },
   pipeline: {
     modelsDir: s({ type: 'string', default: undefined, env: 'FACEREC_PIPELINE__MODELS_DIR', flag: '--models-dir', description: 'directory of the built models (default: models/build in the package)' }),
-    intraOpThreads: s({ type: 'int', default: 0, min: 0, max: 256, env: 'FACEREC_PIPELINE__INTRA_OP_THREADS', description: 'ONNX Runtime threads per model run; 0 = one per core' }),
+    intraOpThreads: s({ type: 'int', default: 0, min: 0, max: 256, env: 'FACEREC_PIPELINE__INTRA_OP_THREADS', description: 'ONNX Runtime threads per model run; 0 = one while other inference workers are busy, and as many as there are workers for a run that has them all to itself' }),
+    inferenceWorkers: s({ type: 'int', default: 0, min: 0, max: 64, env: 'FACEREC_PIPELINE__INFERENCE_WORKERS', description: 'worker threads that run the models and image graphs, off the event loop; 0 = one per core (set it to the CPU limit in a container)' }),
     maxImagePixels: s({ type: 'int', default: 50_000_000, min: 1, env: 'FACEREC_PIPELINE__MAX_IMAGE_PIXELS', description: 'images declaring more pixels (width × height) are refused before decoding (decompression bombs)' }),
     // 3 bytes a pixel once decoded: the 192 images the default caps allow in
     // flight fit the pod's 3 GiB (README "Limits"). The detector sees 320×240,
@@ -120,7 +121,7 @@ export const CONFIG_SCHEMA = {
     detector: batchingFor('DETECTOR', 4, 0),
     landmarks: batchingFor('LANDMARKS', 16, 0),
     embedder: batchingFor('EMBEDDER', 8, 0),
-    maxInflightBatches: s({ type: 'int', default: 1, min: 1, max: 64, env: 'FACEREC_BATCHING__MAX_INFLIGHT_BATCHES', description: 'batches of one model that may run at once (Triton instance count)' }),
+    maxInflightBatches: s({ type: 'int', default: 0, min: 0, max: 64, env: 'FACEREC_BATCHING__MAX_INFLIGHT_BATCHES', description: 'batches of one model that may run at once (Triton instance count); 0 = one per inference worker' }),
   },
   telemetry: {
     logLevel: s({ type: 'string', default: 'info', choices: ['debug', 'info', 'warn', 'error'], env: 'FACEREC_LOG_LEVEL', flag: '--log-level', description: 'log level (JSON lines on stderr)' }),

@@ -5,6 +5,7 @@
  * order.
  */
 import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Metadata } from '@grpc/grpc-js';
 import { createBatchedRunner, type BatchedRunner } from '../batching/index.js';
@@ -83,8 +84,9 @@ export async function startFacerec(config: Config, { logger }: StartOptions): Pr
     logger.warn('AUTH IS OFF: AUTH_SECRET_KEY is not set, so every RPC is open to anyone who can reach this server; set AUTH_SECRET_KEY, and FACEREC_AUTH__REQUIRED=true to make a missing key fatal', { authRequired: false });
   }
   const modelsDir = config.pipeline.modelsDir ?? defaultModelsDir();
+  const inferenceWorkers = config.pipeline.inferenceWorkers || availableParallelism();
   const [opened, connected] = await Promise.allSettled([
-    openPipelineSessions({ modelsDir, intraOpThreads: config.pipeline.intraOpThreads }),
+    openPipelineSessions({ modelsDir, intraOpThreads: config.pipeline.intraOpThreads, workers: inferenceWorkers }),
     createVectorStore(config.store, { logger }),
   ]);
   if (opened.status === 'rejected' || connected.status === 'rejected') {
@@ -101,7 +103,7 @@ export async function startFacerec(config: Config, { logger }: StartOptions): Pr
   const metrics = createMetrics({ onCollectError: (error) => logger.warn('metrics collection failed', { error: String(error) }) });
   const spanPrivacy = { subjectIds: config.telemetry.spanSubjectIds };
   const store = traceStore(rawStore, tracer, spanPrivacy);
-  const runners = createRunners(sessions, config, metrics, tracer);
+  const runners = createRunners(sessions, config, metrics, tracer, config.batching.maxInflightBatches || inferenceWorkers);
   const pipeline = createFacePipeline({ runners: withRequestContext(runners), imageOps: sessions.imageOps, settings: config.pipeline, instrumentation: createPipelineInstrumentation(tracer) });
   const analyzer: FaceAnalyzer = {
     async analyze(image, options) {
@@ -238,11 +240,11 @@ function streamSettings(config: Config): StreamSettings {
   };
 }
 
-function createRunners(sessions: PipelineSessions, config: Config, metrics: FacerecMetrics, tracer: Tracer): Record<ModelName, BatchedRunner> {
+function createRunners(sessions: PipelineSessions, config: Config, metrics: FacerecMetrics, tracer: Tracer, maxInflightBatches: number): Record<ModelName, BatchedRunner> {
   const make = (model: ModelName) => {
     const runner = createBatchedRunner(sessions[model], {
       ...config.batching[model],
-      maxInflightBatches: config.batching.maxInflightBatches,
+      maxInflightBatches,
       onBatch(info) {
         metrics.recordBatch(model, info);
         recordBatchSpan(tracer, { model, ...info });
