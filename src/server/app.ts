@@ -103,6 +103,10 @@ export async function startFacerec(config: Config, { logger }: StartOptions): Pr
   const metrics = createMetrics({ onCollectError: (error) => logger.warn('metrics collection failed', { error: String(error) }) });
   const spanPrivacy = { subjectIds: config.telemetry.spanSubjectIds };
   const store = traceStore(rawStore, tracer, spanPrivacy);
+  if (sessions.pool) {
+    const pool = sessions.pool;
+    metrics.watchInferencePool(() => pool.stats);
+  }
   const runners = createRunners(sessions, config, metrics, tracer, config.batching.maxInflightBatches || inferenceWorkers);
   const pipeline = createFacePipeline({ runners: withRequestContext(runners), imageOps: sessions.imageOps, settings: config.pipeline, instrumentation: createPipelineInstrumentation(tracer) });
   const analyzer: FaceAnalyzer = {

@@ -39,6 +39,7 @@ describe('metrics over HTTP', () => {
 
   it('serves the recorded values, and counters move between scrapes', async () => {
     metrics.watchQueueDepth('detector', () => depth);
+    metrics.watchInferencePool(() => ({ workers: 2, busy: 1, queued: 3 }));
     metrics.setGallerySizeSource(() => (gallery instanceof Error ? Promise.reject(gallery) : gallery));
     metrics.recordRpc('Recognize', 0, 40);
     metrics.recordRpc('Recognize', 'OK', 60);
@@ -65,6 +66,9 @@ describe('metrics over HTTP', () => {
     assert.equal(sample(first, METRIC.gallerySubjects), 3);
     assert.equal(sample(first, METRIC.galleryFaces), 10);
     assert.equal(sample(first, METRIC.activeStreams), 1);
+    assert.deepEqual([METRIC.inferenceWorkers, METRIC.inferenceWorkersBusy, METRIC.inferenceJobsQueued].map((name) => sample(first, name)), [2, 1, 3]);
+    const utilization = sample(first, METRIC.eventLoopUtilization)!;
+    assert.ok(utilization >= 0 && utilization <= 1, `event loop utilization ${utilization}`);
     assert.ok(sample(first, 'process_cpu_user_seconds_total') !== undefined, 'Node process metrics');
     assert.ok(first.includes('nodejs_eventloop_lag_seconds'));
 

@@ -29,6 +29,13 @@ export type GallerySizeSource = () => GallerySize | Promise<GallerySize>;
 /** What the metrics read of one batch (the batcher's BatchInfo). */
 export type BatchObservation = Pick<BatchInfo, 'size' | 'queueWaitMs' | 'runMs'>;
 
+/** What the inference workers are doing (src/pipeline/inference-pool.ts). */
+export interface InferencePoolLoad {
+  readonly workers: number;
+  readonly busy: number;
+  readonly queued: number;
+}
+
 export interface FacerecMetricsOptions {
   /** Node process metrics (CPU, memory, event loop lag, GC); default true. */
   readonly processMetrics?: boolean;
@@ -57,6 +64,8 @@ export interface FacerecMetrics {
   recordStreamFaces(faces: number, embedded: number): void;
   /** An unknown face kept for review. */
   reviewFaceKept(): void;
+  /** Reads the inference pool's workers, busy workers and queued jobs on every scrape. */
+  watchInferencePool(read: () => InferencePoolLoad): void;
   /** The Prometheus text exposition of everything above. */
   scrape(): Promise<string>;
   readonly contentType: string;
@@ -92,6 +101,24 @@ export function createMetrics(options: FacerecMetricsOptions = {}): FacerecMetri
       for (const [model, read] of depthReaders) this.set({ model }, read());
     },
   });
+
+  // The share of time the event loop was busy between two scrapes: near 1, the
+  // main thread itself is the bottleneck, whatever the inference workers do.
+  let loopSince = performance.eventLoopUtilization();
+  new Gauge({
+    name: METRIC.eventLoopUtilization, help: 'Share of the time since the last scrape that the event loop was busy (0 to 1)', registers,
+    collect() {
+      const now = performance.eventLoopUtilization();
+      this.set(performance.eventLoopUtilization(now, loopSince).utilization);
+      loopSince = now;
+    },
+  });
+  let readPool: (() => InferencePoolLoad) | undefined;
+  const poolGauge = (name: string, help: string, field: keyof InferencePoolLoad) =>
+    new Gauge({ name, help, registers, collect() { if (readPool) this.set(readPool()[field]); } });
+  poolGauge(METRIC.inferenceWorkers, 'Inference worker threads running', 'workers');
+  poolGauge(METRIC.inferenceWorkersBusy, 'Inference worker threads running a job', 'busy');
+  poolGauge(METRIC.inferenceJobsQueued, 'Model runs and image-graph jobs waiting for a free inference worker', 'queued');
 
   let gallerySource: GallerySizeSource | undefined;
   let lastGallery: Promise<GallerySize | undefined> | undefined;
@@ -142,6 +169,7 @@ export function createMetrics(options: FacerecMetricsOptions = {}): FacerecMetri
       if (embedded > 0) embeddings.inc(embedded);
     },
     reviewFaceKept: () => reviewKept.inc(),
+    watchInferencePool: (read) => { readPool = read; },
     scrape: () => registry.metrics(),
   };
 }

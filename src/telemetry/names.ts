@@ -60,6 +60,10 @@ export const METRIC = {
   streamFaceFrames: 'facerec_stream_face_frames_total',
   streamEmbeddings: 'facerec_stream_embeddings_total',
   reviewFaces: 'facerec_review_faces_kept_total',
+  eventLoopUtilization: 'facerec_event_loop_utilization',
+  inferenceWorkers: 'facerec_inference_workers',
+  inferenceWorkersBusy: 'facerec_inference_workers_busy',
+  inferenceJobsQueued: 'facerec_inference_jobs_queued',
 } as const;
 
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];
