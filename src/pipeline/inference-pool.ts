@@ -13,8 +13,8 @@
  * On few cores the number of ONNX Runtime threads decides both throughput
  * and latency: under load, one thread per run and one run per worker keep
  * every core busy without threads fighting over them; a lone request would
- * leave cores idle that way. So a model run dispatched while every other
- * worker is idle and nothing waits runs on `soloIntraOpThreads` threads (a
+ * leave cores idle that way. So a model run that has the pool to itself, at
+ * a quiet time (solo-policy.ts), runs on `soloIntraOpThreads` threads (a
  * second set of sessions in each worker), and on `intraOpThreads` otherwise.
  *
  * Inputs are copied to the worker (structured clone, a fraction of the run's
@@ -29,6 +29,7 @@ import type { ModelName } from '../models/manifest.js';
 import type { FaceImageOps } from './face-image-ops.js';
 import type { JobRequest, PoolReply, WorkerReady, WorkerSetup } from './inference-protocol.js';
 import type { BatchOutputs, InferenceSession, InputBatch } from './session.js';
+import { SoloPolicy } from './solo-policy.js';
 
 export interface InferencePoolOptions extends WorkerSetup {
   readonly workers: number;
@@ -70,6 +71,7 @@ export class InferencePool {
   private readonly queue: PendingJob[] = [];
   private readonly idle: PoolWorker[] = [];
   private readonly all = new Set<PoolWorker>();
+  private readonly soloPolicy = new SoloPolicy();
   private nextId = 1;
   private closing = false;
 
@@ -142,14 +144,12 @@ export class InferencePool {
 
   private dispatch(): void {
     while (this.queue.length > 0 && this.idle.length > 0) {
-      // Alone means no other run can start until this one ends (unless a job
-      // arrives meanwhile), so it may take every thread the pool has.
-      const alone = this.idle.length === this.all.size && this.queue.length === 1;
+      const wide = this.soloPolicy.decide({ workers: this.all.size, idleWorkers: this.idle.length, queued: this.queue.length }, performance.now());
       const worker = this.idle.pop()!;
       const job = this.queue.shift()!;
       const id = this.nextId++;
       worker.current = { id, job };
-      const solo = alone && job.request.kind === 'model' && this.options.soloIntraOpThreads !== undefined;
+      const solo = wide && job.request.kind === 'model' && this.options.soloIntraOpThreads !== undefined;
       worker.thread.postMessage(solo ? { ...job.request, id, solo } : { ...job.request, id });
     }
   }
