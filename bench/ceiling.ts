@@ -10,7 +10,10 @@
  * crop and warp graphs, RPC and search are left out: they are the server's
  * own work, which is what the ratio served / ceiling shows.
  *
- *   npm run bench:ceiling -- [--passes N] [--json]
+ *   npm run bench:ceiling -- [--passes N] [--portraits N] [--threads N] [--json]
+ *
+ * --threads sets the intra-op threads (default 0: one per core, the
+ * yardstick); --threads 1 shows what one run costs on one core.
  *
  * measureCeiling is also what `npm run bench` calls before and after its
  * served run.
@@ -42,7 +45,7 @@ export interface CeilingResult {
 
 export interface CeilingOptions {
   readonly passes: number;
-  /** ONNX Runtime intra-op threads; default the machine's cores, as the server's 0 means. */
+  /** ONNX Runtime intra-op threads; default one per core (the yardstick: every core on one run). */
   readonly intraOpThreads?: number;
   readonly modelsDir?: string;
 }
@@ -128,9 +131,11 @@ export async function portraitsWithoutServer(count: number): Promise<Uint8Array[
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const { values } = parseArgs({ options: { passes: { type: 'string', default: '5' }, portraits: { type: 'string', default: '16' }, json: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    options: { passes: { type: 'string', default: '5' }, portraits: { type: 'string', default: '16' }, threads: { type: 'string', default: '0' }, json: { type: 'boolean', default: false } },
+  });
   const images = await portraitsWithoutServer(Number(values.portraits));
-  const result = await measureCeiling(images, { passes: Number(values.passes) });
+  const result = await measureCeiling(images, { passes: Number(values.passes), intraOpThreads: Number(values.threads) });
   if (values.json) console.log(JSON.stringify(result, null, 2));
   else {
     const ms = Object.entries(result.msPerImage).map(([m, v]) => `${m} ${v.toFixed(2)}`).join(', ');
