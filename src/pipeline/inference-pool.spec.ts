@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { after, before, describe, it } from 'node:test';
@@ -112,6 +113,33 @@ describe('InferencePool', () => {
       }),
       (e: unknown) => e instanceof FacerecError && e.code === 'MODEL_NOT_LOADED',
     );
+  });
+
+  it('with every worker gone and none able to start, fails work with MODEL_NOT_LOADED instead of holding it, and recovers once models open again', async () => {
+    const paths = resolveModelPaths();
+    const dir = mkdtempSync(join(tmpdir(), 'facerec-pool-'));
+    const embedderPath = join(dir, 'embedder.onnx');
+    copyFileSync(paths.embedder, embedderPath);
+    const model = (path: string, itemDims: readonly number[]) => ({ path, itemDims });
+    const pool = await InferencePool.start({
+      workers: 1,
+      intraOpThreads: 1,
+      models: { detector: model(paths.detector, MODEL_ITEM_DIMS.detector), landmarks: model(paths.landmarks, MODEL_ITEM_DIMS.landmarks), embedder: model(embedderPath, MODEL_ITEM_DIMS.embedder) },
+      imageGraphs: { landmarkCrop: paths.landmarkCrop, faceWarp: paths.faceWarp },
+    });
+    const isNotLoaded = (e: unknown) => e instanceof FacerecError && e.code === 'MODEL_NOT_LOADED';
+    try {
+      renameSync(embedderPath, `${embedderPath}.away`);
+      await threadsOf(pool)[0]!.terminate();
+      for (let i = 0; i < 200 && pool.stats.workers > 0; i++) await new Promise((r) => setTimeout(r, 10));
+      await assert.rejects(pool.runModel('embedder', embedderInput), isNotLoaded);
+      await assert.rejects(pool.runModel('embedder', embedderInput), isNotLoaded);
+      renameSync(`${embedderPath}.away`, embedderPath);
+      assert.ok(maxDifference(await pool.runModel('embedder', embedderInput), await direct.embedder.run(embedderInput)) < 1e-4);
+    } finally {
+      await pool.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('on close, fails what waits with SHUTTING_DOWN, finishes what runs, and refuses new work', async () => {

@@ -19,7 +19,9 @@
  *
  * Inputs are copied to the worker (structured clone, a fraction of the run's
  * time) rather than transferred, so no caller's buffer is ever detached. A
- * worker that dies fails its job with MODEL_FAILED and is replaced.
+ * worker that dies fails its job with MODEL_FAILED and is replaced; when no
+ * worker can be started, jobs fail with MODEL_NOT_LOADED and the next job
+ * tries again.
  */
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -73,6 +75,7 @@ export class InferencePool {
   private readonly all = new Set<PoolWorker>();
   private readonly soloPolicy = new SoloPolicy();
   private nextId = 1;
+  private starting = 0;
   private closing = false;
 
   private constructor(private readonly options: InferencePoolOptions) {}
@@ -136,6 +139,9 @@ export class InferencePool {
 
   private submit(request: JobRequest): Promise<PoolReply> {
     if (this.closing) return Promise.reject(new FacerecError('SHUTTING_DOWN'));
+    // Every worker died and its replacement could not load: try again for this job
+    // rather than queue it behind nothing.
+    if (this.all.size === 0 && this.starting === 0) this.replace();
     return new Promise<PoolReply>((resolve, reject) => {
       this.queue.push({ request, resolve, reject });
       this.dispatch();
@@ -144,21 +150,32 @@ export class InferencePool {
 
   private dispatch(): void {
     while (this.queue.length > 0 && this.idle.length > 0) {
-      const wide = this.soloPolicy.decide({ workers: this.all.size, idleWorkers: this.idle.length, queued: this.queue.length }, performance.now());
-      const worker = this.idle.pop()!;
       const job = this.queue.shift()!;
+      const solo = job.request.kind === 'model' && this.options.soloIntraOpThreads !== undefined && this.soloPolicy.decide(this.modelLoad(), performance.now());
+      const worker = this.idle.pop()!;
       const id = this.nextId++;
       worker.current = { id, job };
-      const solo = wide && job.request.kind === 'model' && this.options.soloIntraOpThreads !== undefined;
       worker.thread.postMessage(solo ? { ...job.request, id, solo } : { ...job.request, id });
     }
+  }
+
+  /**
+   * Model jobs running and waiting, counting the one being dispatched. Crops and warps
+   * (well under a millisecond) do not count: a lone request sends a face's two
+   * warps at once, and that should not keep its next model runs narrow.
+   */
+  private modelLoad(): { running: number; waiting: number } {
+    let running = 0;
+    for (const worker of this.all) if (worker.current?.job.request.kind === 'model') running++;
+    return { running, waiting: 1 + this.queue.filter((job) => job.request.kind === 'model').length };
   }
 
   private spawn(): Promise<void> {
     const { workers: _count, ...setup } = this.options;
     const thread = startWorker(setup);
     const worker: PoolWorker = { thread };
-    return new Promise<void>((resolve, reject) => {
+    this.starting++;
+    const started = new Promise<void>((resolve, reject) => {
       let ready = false;
       thread.on('message', (message: WorkerReady | PoolReply) => {
         if (!ready) {
@@ -194,6 +211,22 @@ export class InferencePool {
         }
         this.fail(worker, new Error(`inference worker exited with code ${code}`));
       });
+      // A reply that cannot be deserialised would leave its job, and close(), waiting for ever.
+      thread.on('messageerror', (error) => {
+        if (!ready) reject(new FacerecError('MODEL_NOT_LOADED', `inference worker: ${error.message}`, { cause: error }));
+        else this.fail(worker, error);
+        void thread.terminate();
+      });
+    });
+    return started.finally(() => this.starting--);
+  }
+
+  /** Starts a worker in place of one that died; with none left, what waits fails rather than waits for ever. */
+  private replace(): void {
+    void this.spawn().catch(() => {
+      if (this.all.size === 0 && this.starting === 0) {
+        for (const job of this.queue.splice(0)) job.reject(new FacerecError('MODEL_NOT_LOADED', 'no inference worker could be started'));
+      }
     });
   }
 
@@ -215,10 +248,7 @@ export class InferencePool {
     worker.current?.job.reject(new FacerecError('MODEL_FAILED', error.message, { cause: error }));
     worker.current = undefined;
     if (this.closing) return;
-    void this.spawn().catch(() => {
-      // Models that opened a moment ago and no longer do: the remaining workers carry on;
-      // with none left, queued jobs would wait forever, so they fail now.
-      if (this.all.size === 0) for (const job of this.queue.splice(0)) job.reject(new FacerecError('MODEL_NOT_LOADED', 'no inference worker could be started'));
-    });
+    // Models that opened a moment ago may no longer open: the remaining workers carry on.
+    this.replace();
   }
 }

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { SoloPolicy } from './solo-policy.js';
 
-const alone = { workers: 2, idleWorkers: 2, queued: 1 };
-const shared = { workers: 2, idleWorkers: 1, queued: 1 };
+const alone = { running: 0, waiting: 1 };
+const shared = { running: 1, waiting: 1 };
 
 describe('SoloPolicy', () => {
   it('lets a run that has the pool to itself go wide', () => {
@@ -15,7 +15,7 @@ describe('SoloPolicy', () => {
   it('keeps runs narrow while another runs or waits', () => {
     const policy = new SoloPolicy(200);
     assert.equal(policy.decide(shared, 0), false);
-    assert.equal(policy.decide({ workers: 2, idleWorkers: 2, queued: 2 }, 0), false);
+    assert.equal(policy.decide({ running: 0, waiting: 2 }, 0), false);
   });
 
   it('stays narrow for the quiet period after the pool was last shared, then widens again', () => {

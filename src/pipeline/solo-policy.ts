@@ -7,15 +7,15 @@
  * is overtaken by the next job, which lands on another worker: three or more
  * ONNX Runtime threads on two cores, and the wide run's parallel sections wait
  * for whichever of its threads lost the core. So a run goes wide only once
- * the pool has had no two jobs at once for `quietMs`: a lone request's
- * stages always do, a loaded server's runs never do.
+ * the pool has had no two model runs at once for `quietMs`: a lone request's
+ * stages never overlap, a loaded server's always do.
  */
 
-export interface PoolSnapshot {
-  readonly workers: number;
-  readonly idleWorkers: number;
-  /** Jobs waiting, counting the one about to be dispatched. */
-  readonly queued: number;
+export interface ModelLoad {
+  /** Model runs on the pool's workers now. */
+  readonly running: number;
+  /** Model runs waiting, counting the one about to be dispatched. */
+  readonly waiting: number;
 }
 
 /** Long enough to span the gaps between one request's stages, short enough to widen soon after a burst. */
@@ -26,9 +26,9 @@ export class SoloPolicy {
 
   constructor(private readonly quietMs = SOLO_QUIET_MS) {}
 
-  /** Called for every dispatch; true when this run may use the solo sessions. */
-  decide(pool: PoolSnapshot, nowMs: number): boolean {
-    const alone = pool.idleWorkers === pool.workers && pool.queued === 1;
+  /** Called for every model run dispatched; true when it may use the solo sessions. */
+  decide(load: ModelLoad, nowMs: number): boolean {
+    const alone = load.running === 0 && load.waiting === 1;
     if (!alone) {
       this.lastSharedMs = nowMs;
       return false;
