@@ -8,6 +8,7 @@
  *   npm run bench:load -- --target 127.0.0.1:50051 --concurrency 16 --duration 30
  *   npm run bench:load -- --protocol rest --target localhost:8080 --rate 40 --json out.json --csv out
  *   npm run bench:load -- --mix portrait=1 --requests 2000      (starts its own server)
+ *   npm run bench:load -- --images photos/ --concurrency 8       (the files of a folder, in turn)
  *
  * Without --target it starts the server as a child process (its own event
  * loop, so this process does not steal its CPU time) and enrols a few
@@ -19,7 +20,7 @@ import { FacePolicy } from '../src/gen/facerec/v1/facerec.js';
 import { flagTable, UsageError } from '../src/cli/command.js';
 import { call, startChildServer, type ChildServer } from './batching-server.js';
 import { runLoad } from './load/drivers.js';
-import { buildInputs, INPUT_KINDS, mixer, type InputKind } from './load/inputs.js';
+import { buildInputs, evenMix, folderInputs, INPUT_KINDS, mixer, type InputKind } from './load/inputs.js';
 import { LOAD_OPTIONS, parseLoadOptions, type LoadOptions } from './load/options.js';
 import { buildReport, csvFiles, summaryText } from './load/report.js';
 import { round } from './load/recorder.js';
@@ -73,7 +74,8 @@ try {
   }
   target = connectTarget({ ...address, protocol: options.protocol, timeoutS: options.timeoutS, ...(options.token ? { token: options.token } : {}) });
   progress(`making inputs with ${target.description}…`);
-  const inputs = await buildInputs(target, options.mix, options.portraits);
+  const inputs = options.imagesDir ? await folderInputs(target, options.imagesDir) : await buildInputs(target, options.mix, options.portraits);
+  const mix = options.imagesDir ? evenMix(inputs) : options.mix;
   if (server) {
     const client = server.client;
     for (const [i, image] of (inputs.portrait.length ? inputs.portrait : inputs.group).slice(0, ENROLLED_SUBJECTS).entries()) {
@@ -88,7 +90,7 @@ try {
     warmupS: options.warmupS,
     durationS: options.durationS,
     ...(options.requests ? { requests: options.requests } : {}),
-    next: mixer(inputs, options.mix),
+    next: mixer(inputs, mix),
     stop: stop.signal,
   });
   const report = buildReport({
@@ -96,7 +98,7 @@ try {
     protocol: options.protocol,
     selfStarted: server !== undefined,
     mode: options.mode,
-    mix: options.mix,
+    mix,
     inputs: counts,
     warmupS: options.warmupS,
     durationS: options.durationS,

@@ -7,9 +7,14 @@
  * - group: the 1920 px group photos test/photos/sample1..6.jpg as they are.
  * - noface: images made here with sharp (noise, a flat colour, a gradient),
  *   the request that costs a detector pass and nothing else.
+ * Or, with --images, the files of a folder, each sorted into one of those
+ * kinds by the faces the target's Detect finds in it, so the per-kind
+ * figures still mean what they say.
  * The mix is a weighted round robin, so a run's sequence of inputs is the
  * same every time and the kinds interleave smoothly.
  */
+import { readdirSync, readFileSync } from 'node:fs';
+import { extname, join } from 'node:path';
 import sharp from 'sharp';
 import type { Box } from '../../src/gen/facerec/v1/facerec.js';
 import { groupPhotos, type BenchImage } from '../pipeline-inputs.js';
@@ -79,6 +84,26 @@ export async function buildInputs(target: LoadTarget, mix: Readonly<Record<Input
     if (mix[kind] > 0 && set[kind].length === 0) throw new Error(`no ${kind} inputs could be made (is the target's detector working?)`);
   }
   return set;
+}
+
+const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp']);
+
+/** Every image file of `dir` (by name), each in the kind its face count gives it. */
+export async function folderInputs(target: Pick<LoadTarget, 'detect'>, dir: string): Promise<InputSet> {
+  const set: Record<InputKind, BenchImage[]> = { portrait: [], group: [], noface: [] };
+  const names = readdirSync(dir).filter((name) => IMAGE_EXTENSIONS.has(extname(name).toLowerCase())).sort();
+  for (const name of names) {
+    const bytes = readFileSync(join(dir, name));
+    const faces = (await target.detect(bytes)).boxes.length;
+    set[faces === 0 ? 'noface' : faces === 1 ? 'portrait' : 'group'].push({ name, bytes });
+  }
+  if (names.length === 0) throw new Error(`no .jpg, .jpeg, .png or .webp files in ${dir}`);
+  return set;
+}
+
+/** The mix that sends every file of a set equally often: each kind weighted by its count. */
+export function evenMix(inputs: InputSet): Record<InputKind, number> {
+  return Object.fromEntries(INPUT_KINDS.map((k) => [k, inputs[k].length])) as Record<InputKind, number>;
 }
 
 export interface NextInput {

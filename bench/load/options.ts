@@ -26,6 +26,7 @@ export const LOAD_OPTIONS = {
   warmup: { type: 'string', default: '5', valueName: 'seconds', description: 'seconds of load before measuring, left out of every figure' },
   timeout: { type: 'string', default: '30', valueName: 'seconds', description: 'deadline of each request' },
   portraits: { type: 'string', default: '16', valueName: 'n', description: 'how many 250×250 one-face portraits to cut from the test photos' },
+  images: { type: 'string', valueName: 'dir', description: 'send the image files of this folder instead (each as often as the others; a file is a portrait, group or noface input by the faces the target finds in it); --mix and --portraits are then unused' },
   token: { type: 'string', valueName: 'JWT', description: 'bearer token, for a server with AUTH_SECRET_KEY set (scope faces:read)' },
   'allow-remote': { type: 'boolean', default: false, description: 'allow a target that is not a loopback address' },
   json: { type: 'string', valueName: 'path', description: 'write the report as JSON to this file' },
@@ -48,6 +49,8 @@ export interface LoadOptions {
   readonly warmupS: number;
   readonly timeoutS: number;
   readonly portraits: number;
+  /** A folder of images to send in place of the made inputs. */
+  readonly imagesDir?: string;
   readonly token?: string;
   readonly jsonPath?: string;
   readonly csvPrefix?: string;
@@ -111,6 +114,7 @@ export function parseLoadOptions(args: readonly string[]): LoadOptions {
     warmupS,
     timeoutS: number('timeout', v.timeout, 0.1, 600),
     portraits: number('portraits', v.portraits, 1, 200, true),
+    ...(v.images === undefined ? {} : { imagesDir: v.images }),
     ...(v.token === undefined ? {} : { token: v.token }),
     ...(v.json === undefined ? {} : { jsonPath: v.json }),
     ...(v.csv === undefined ? {} : { csvPrefix: v.csv }),
