@@ -11,6 +11,11 @@
  * Memory and CPU come from /proc/<pid> (Linux): VmRSS now, VmHWM (the peak),
  * and utime + stime over the load as cores busy on average.
  *
+ * With `--data-dir <dir>` the server opens that data directory instead of
+ * a new empty one (and leaves it in place), so the same figures can be
+ * read for a prepared gallery, e.g. one kept by
+ * `npm run bench:store -- --sizes 100k --keep --dir <dir>` (its n100000/).
+ *
  * On a machine other jobs share, throughput and CPU per call are lower
  * bounds of a quiet machine's; memory depends little on that.
  */
@@ -33,6 +38,8 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '8' },
     // Inference workers: in a pod, set FACEREC_PIPELINE__INFERENCE_WORKERS to the CPU it may use.
     workers: { type: 'string', default: '2' },
+    // A prepared gallery to open (kept afterwards); default a fresh temporary one.
+    'data-dir': { type: 'string' },
   },
 });
 const loadSeconds = Number(args.seconds);
@@ -59,7 +66,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 async function main(): Promise<void> {
   const root = packageRoot();
   if (!existsSync(join(root, 'dist/src/cli/main.js'))) throw new Error('dist/ is missing: run `npm run build` (or `npm run bench:footprint`, which compiles first)');
-  const dataDir = await mkdtemp(join(tmpdir(), 'facerec-footprint-'));
+  const givenDataDir = args['data-dir'];
+  const dataDir = givenDataDir ?? (await mkdtemp(join(tmpdir(), 'facerec-footprint-')));
   const server = spawn(process.execPath, [join(root, 'bin/facerec.js'), 'serve'], {
     cwd: root,
     env: {
@@ -119,7 +127,7 @@ async function main(): Promise<void> {
     const loaded = memoryOf(pid);
     const result = {
       machine: { cores: cpus().length, model: cpus()[0]?.model, note: 'shared with other jobs: throughput and CPU figures are lower bounds' },
-      settings: { inferenceWorkers: Number(args.workers), concurrency, loadSeconds },
+      settings: { inferenceWorkers: Number(args.workers), concurrency, loadSeconds, dataDir: givenDataDir ?? null },
       idleRssMiB: +(idle.rssBytes / MIB).toFixed(0),
       loadRssMiB: +(loaded.rssBytes / MIB).toFixed(0),
       peakRssMiB: +(Math.max(peakRss, loaded.peakRssBytes) / MIB).toFixed(0),
@@ -136,7 +144,7 @@ async function main(): Promise<void> {
       server.kill('SIGTERM');
       await new Promise((resolve) => server.once('exit', resolve));
     }
-    await rm(dataDir, { recursive: true, force: true });
+    if (!givenDataDir) await rm(dataDir, { recursive: true, force: true });
   }
 }
 
