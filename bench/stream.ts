@@ -6,6 +6,7 @@
  *
  *   npm run bench:stream
  *   npm run bench:stream -- --cameras 1,2,4 --fps 5,10 --seconds 15
+ *   npm run bench:stream -- --json      (one JSON object instead of the table)
  *
  * Per (cameras, fps): frames sent, processed and skipped (the server dropped
  * them because it was behind), result latency p50/p95 of processed frames,
@@ -23,7 +24,9 @@ import { silentLogger } from '../src/logger.js';
 import { startFacerec } from '../src/server/app.js';
 import { doorScript, personPhoto, renderFrames } from '../test/support/camera-video.js';
 
-const { values } = parseArgs({ options: { cameras: { type: 'string', default: '1,2,4' }, fps: { type: 'string', default: '5,10' }, seconds: { type: 'string', default: '15' } } });
+const { values } = parseArgs({
+  options: { cameras: { type: 'string', default: '1,2,4' }, fps: { type: 'string', default: '5,10' }, seconds: { type: 'string', default: '15' }, json: { type: 'boolean', default: false } },
+});
 const list = (s: string) => s.split(',').map(Number);
 const seconds = Number(values.seconds);
 
@@ -74,8 +77,11 @@ function camera(id: number, fps: number): Promise<{ sent: number; processed: num
 }
 
 const pct = (xs: number[], p: number) => (xs.length ? xs.sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]! : NaN);
-console.log(`| cameras | fps each | sent | processed | skipped | latency p50 / p95 (ms) | embeddings per face-frame | sustained |`);
-console.log(`|---|---|---|---|---|---|---|---|`);
+const rows = [];
+if (!values.json) {
+  console.log(`| cameras | fps each | sent | processed | skipped | latency p50 / p95 (ms) | embeddings per face-frame | sustained |`);
+  console.log(`|---|---|---|---|---|---|---|---|`);
+}
 for (const fps of list(values.fps)) {
   for (const n of list(values.cameras)) {
     const [faces0, emb0] = [await metric('facerec_stream_face_frames_total'), await metric('facerec_stream_embeddings_total')];
@@ -85,9 +91,17 @@ for (const fps of list(values.fps)) {
     const latencies = results.flatMap((r) => r.latencies);
     const ratio = (emb1 - emb0) / Math.max(1, faces1 - faces0);
     const skippedShare = sum('skipped') / Math.max(1, sum('sent'));
-    console.log(`| ${n} | ${fps} | ${sum('sent')} | ${sum('processed')} | ${sum('skipped')} (${(100 * skippedShare).toFixed(1)} %) | ${pct(latencies, 0.5).toFixed(0)} / ${pct(latencies, 0.95).toFixed(0)} | ${(100 * ratio).toFixed(1)} % | ${skippedShare < 0.05 ? 'yes' : 'no'} |`);
+    const row = {
+      cameras: n, fpsEach: fps, sent: sum('sent'), processed: sum('processed'), skipped: sum('skipped'), skippedShare,
+      latencyP50Ms: pct(latencies, 0.5), latencyP95Ms: pct(latencies, 0.95), embeddingsPerFaceFrame: ratio, sustained: skippedShare < 0.05,
+    };
+    rows.push(row);
+    if (!values.json) {
+      console.log(`| ${n} | ${fps} | ${row.sent} | ${row.processed} | ${row.skipped} (${(100 * skippedShare).toFixed(1)} %) | ${row.latencyP50Ms.toFixed(0)} / ${row.latencyP95Ms.toFixed(0)} | ${(100 * ratio).toFixed(1)} % | ${row.sustained ? 'yes' : 'no'} |`);
+    }
   }
 }
+if (values.json) console.log(JSON.stringify({ seconds, rows }, null, 2));
 client.close();
 await app.stop();
 await rm(dataDir, { recursive: true, force: true });
