@@ -42,18 +42,20 @@ const SECTIONS: Readonly<Record<SectionName, Section>> = {
 const RUN_ORDER: readonly SectionName[] = ['ceiling', 'batching', 'peers', 'latency', 'store', 'memory', 'streams'];
 
 const root = packageRoot();
-let options: SuiteOptions | undefined;
-try {
-  options = parseSuiteOptions(process.argv.slice(2), root);
-} catch (error) {
-  if (!(error instanceof UsageError)) throw error;
-  console.error(`bench: ${error.message}\nusage: ${SUITE_USAGE}`);
-  process.exit(2);
+/** The parsed flags; prints help or a usage error and exits instead where that is what was asked. */
+function readOptions(): SuiteOptions {
+  try {
+    const parsed = parseSuiteOptions(process.argv.slice(2), root);
+    if (parsed) return parsed;
+    console.log(suiteHelp());
+    process.exit(0);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`bench: ${error.message}\nusage: ${SUITE_USAGE}`);
+    process.exit(2);
+  }
 }
-if (!options) {
-  console.log(suiteHelp());
-  process.exit(0);
-}
+const options = readOptions();
 
 const started = performance.now();
 const elapsedS = () => (performance.now() - started) / 1000;
@@ -65,7 +67,10 @@ const progress = (line: string) => process.stderr.write(`[bench ${clock()}] ${li
 
 const tmpDir = mkdtempSync(join(tmpdir(), 'facerec-bench-suite-'));
 const removeTmp = () => rmSync(tmpDir, { recursive: true, force: true });
+let stopping = false;
 const onSignal = () => {
+  // Stop the running benchmark (its servers too), start nothing more, write no report.
+  stopping = true;
   progress('stopping…');
   void stopChildren().finally(() => {
     removeTmp();
@@ -81,6 +86,7 @@ const toRun = RUN_ORDER.filter((name) => options.sections.includes(name));
 const reports = new Map<SectionName, SectionReport>();
 try {
   for (const [i, name] of toRun.entries()) {
+    if (stopping) break;
     const section = SECTIONS[name];
     progress(`== ${section.title} (${i + 1}/${toRun.length})`);
     const sectionStart = performance.now();
@@ -101,15 +107,20 @@ try {
   removeTmp();
 }
 
-const report: SuiteReport = {
-  machine,
-  command: commandLine(options.argv),
-  quick: options.quick,
-  totalSeconds: round(elapsedS(), 1),
-  loadAvgEnd: loadavg().map((v) => round(v)),
-  sections: SECTION_NAMES.flatMap((name) => reports.get(name) ?? []),
-};
-writeFileSync(options.outPath, renderMarkdown(report));
-if (options.jsonPath) writeFileSync(options.jsonPath, `${JSON.stringify(report, null, 2)}\n`);
-progress(`wrote ${options.outPath}${options.jsonPath ? ` and ${options.jsonPath}` : ''} in ${duration(report.totalSeconds)}`);
-if (report.sections.some((s) => s.status === 'failed')) process.exitCode = 1;
+// After a signal the handler exits once the children are gone; no report is written.
+if (!stopping) writeReport();
+
+function writeReport(): void {
+  const report: SuiteReport = {
+    machine,
+    command: commandLine(options.argv),
+    quick: options.quick,
+    totalSeconds: round(elapsedS(), 1),
+    loadAvgEnd: loadavg().map((v) => round(v)),
+    sections: SECTION_NAMES.flatMap((name) => reports.get(name) ?? []),
+  };
+  writeFileSync(options.outPath, renderMarkdown(report));
+  if (options.jsonPath) writeFileSync(options.jsonPath, `${JSON.stringify(report, null, 2)}\n`);
+  progress(`wrote ${options.outPath}${options.jsonPath ? ` and ${options.jsonPath}` : ''} in ${duration(report.totalSeconds)}`);
+  if (report.sections.some((s) => s.status === 'failed')) process.exitCode = 1;
+}
