@@ -83,3 +83,8 @@ export function fixed(value: number | null | undefined, digits = 1): string {
 export function percent(share: number | null | undefined, digits = 1): string {
   return share === null || share === undefined || !Number.isFinite(share) ? '–' : `${(100 * share).toFixed(digits)} %`;
 }
+
+/** "1 pass", "5 passes". */
+export function plural(count: number, one: string, many = `${one}s`): string {
+  return `${count} ${count === 1 ? one : many}`;
+}

@@ -6,7 +6,7 @@
  * two instead of hiding in the ratio.
  */
 import type { CeilingResult } from '../../ceiling.js';
-import { fixed, percent, type Section } from '../section.js';
+import { fixed, percent, plural, type Section } from '../section.js';
 import { loadCommand, runLoad, withoutSeries, type LoadRun } from './load-run.js';
 
 export const ceilingSection: Section = {
@@ -47,7 +47,7 @@ export const ceilingSection: Section = {
         },
       ],
       notes: [
-        `Ceiling drift from before to after the served run: ${drift >= 0 ? '+' : ''}${percent(drift)}. ${before.images} portraits × ${before.passes} passes, ${before.faces} faces; ONNX Runtime on ${before.intraOpThreads || 'all'} intra-op threads (0 = one per core); ms per image before: ${ms(before)}.`,
+        `Ceiling drift from before to after the served run: ${drift >= 0 ? '+' : ''}${percent(drift)}. ${before.images} portraits × ${plural(before.passes, 'pass', 'passes')}, ${before.faces} faces; ONNX Runtime on ${before.intraOpThreads || 'all'} intra-op threads (0 = one per core); ms per image before: ${ms(before)}.`,
         `The served runs start their own server (default settings) and enrol four portraits, so each Recognize also searches a gallery; load average ${at16.machine.loadAvgStart[0]} → ${at16.machine.loadAvgEnd[0]} over the concurrency-16 run.`,
       ],
       data: { ceilingBefore: before, ceilingAfter: after, meanCeilingImagesPerS: meanCeiling, servedOverCeiling: ratio, drift, served16: withoutSeries(at16), served1: withoutSeries(at1) },

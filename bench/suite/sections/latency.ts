@@ -4,7 +4,7 @@
  * them), and where the time goes, from bench:pipeline's per-stage timing
  * of the same kind of image in one process.
  */
-import { fixed, percent, type Section } from '../section.js';
+import { fixed, percent, plural, type Section } from '../section.js';
 import { imageSets } from '../shared-inputs.js';
 import { loadCommand, runLoad, withoutSeries, type LoadRun } from './load-run.js';
 
@@ -66,7 +66,7 @@ export const latencySection: Section = {
         },
       ],
       notes: [
-        `The served figures include gRPC, the batcher's queue delay and the gallery search that the stage table leaves out: served p50 ${fixed(l.p50Ms)} ms against ${fixed(small.sequential.perImage.p50Ms)} ms in one process. Stage times: ${small.imageCount} images × ${pipeline.settings.passes} passes; "between stages" is the rest of the image's time (scheduling, copies).`,
+        `The served figures include gRPC, the batcher's queue delay and the gallery search that the stage table leaves out: served p50 ${fixed(l.p50Ms)} ms against ${fixed(small.sequential.perImage.p50Ms)} ms in one process. Stage times: ${small.imageCount} images × ${plural(pipeline.settings.passes, 'pass', 'passes')}; "between stages" is the rest of the image's time (scheduling, copies).`,
       ],
       data: { served: withoutSeries(report), pipeline: small },
     };
