@@ -47,7 +47,7 @@ export const ceilingSection: Section = {
         },
       ],
       notes: [
-        `Ceiling drift from before to after the served run: ${drift >= 0 ? '+' : ''}${percent(drift)}. ${before.images} portraits × ${plural(before.passes, 'pass', 'passes')}, ${before.faces} faces; ONNX Runtime on ${before.intraOpThreads || 'all'} intra-op threads (0 = one per core); ms per image before: ${ms(before)}.`,
+        `Ceiling drift from before to after the served run: ${drift >= 0 ? '+' : ''}${percent(drift)}. ${before.images} portraits × ${plural(before.passes, 'pass', 'passes')}, ${before.faces} faces; ONNX Runtime with ${before.intraOpThreads ? plural(before.intraOpThreads, 'intra-op thread') : 'one intra-op thread per core'}; ms per image before: ${ms(before)}.`,
         `The served runs start their own server (default settings) and enrol four portraits, so each Recognize also searches a gallery; load average ${at16.machine.loadAvgStart[0]} → ${at16.machine.loadAvgEnd[0]} over the concurrency-16 run.`,
       ],
       data: { ceilingBefore: before, ceilingAfter: after, meanCeilingImagesPerS: meanCeiling, servedOverCeiling: ratio, drift, served16: withoutSeries(at16), served1: withoutSeries(at1) },
