@@ -6,10 +6,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import sharp from 'sharp';
 import { startServerProcess, type ServerProcess } from './support/server-process.js';
 
 const root = join(import.meta.dirname, '..');
@@ -87,6 +88,22 @@ describe('bench:load', () => {
     assert.deepEqual(Object.keys(report.byKind), ['portrait', 'noface']);
     assertLatency(report.latencyMs);
     assert.deepEqual((await readCsv(`${prefix}_stats.csv`)).slice(1).map((r) => r[0]), ['portrait', 'noface', 'all']);
+  });
+
+  it('--images sends the files of a folder, each sorted into a kind by the faces found', async () => {
+    const images = join(dir, 'images');
+    await mkdir(images);
+    await copyFile(join(root, 'test/photos/sample1.jpg'), join(images, 'group.jpg'));
+    await sharp({ create: { width: 320, height: 240, channels: 3, background: '#3a6ea5' } }).jpeg().toFile(join(images, 'flat.jpg'));
+    await writeFile(join(images, 'notes.txt'), 'not an image');
+    const prefix = join(dir, 'folder');
+    await bench(['--target', `127.0.0.1:${server.grpcPort}`, '--images', images, '--requests', '6', '--warmup', '0', '--concurrency', '2', '--json', `${prefix}.json`]);
+    const report = JSON.parse(await readFile(`${prefix}.json`, 'utf8'));
+    assert.deepEqual(report.inputs, { portrait: 0, group: 1, noface: 1 });
+    assert.deepEqual(report.mix, { portrait: 0, group: 1, noface: 1 });
+    assert.equal(report.requests.errors, 0);
+    assert.equal(report.byKind.group.requests, report.byKind.noface.requests, 'each file as often as the other');
+    assert.equal(report.byKind.noface.faces, 0);
   });
 
   it('refuses a target that is not on loopback', async () => {
