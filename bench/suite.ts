@@ -82,6 +82,8 @@ process.once('SIGTERM', onSignal);
 
 const ctx = createContext({ root, quick: options.quick, tmpDir, evalDir: options.evalDir, progress });
 const machine = machineInfo(root);
+// Throughput is what most sections measure, and other work on the machine takes from it.
+if (machine.loadAvgStart[0]! > machine.usableCpus / 2) progress(`the machine is busy (load average ${machine.loadAvgStart[0]} on ${machine.usableCpus} CPUs): expect lower throughput and higher latency than on an idle one`);
 const toRun = RUN_ORDER.filter((name) => options.sections.includes(name));
 const reports = new Map<SectionName, SectionReport>();
 try {

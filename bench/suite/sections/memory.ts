@@ -47,7 +47,7 @@ export const memorySection: Section = {
       ],
       tables: [{
         headers: ['Gallery', 'idle RSS MiB', 'RSS under load MiB', 'peak RSS MiB', 'Recognize calls/s', 'cores busy'],
-        rows: [row('empty', empty), row(`${sizeName} faces (512-d, HNSW)`, full)],
+        rows: [row('empty', empty), row(`${sizeName} faces (512-d)`, full)],
       }],
       notes: [
         `Under load: ${CONCURRENCY} Recognize calls in flight on the 1920 px group photos for ${emptySeconds} s (empty) and ${gallerySeconds} s (${sizeName}), ${WORKERS} inference workers; RSS sampled every 200 ms from /proc. The gallery holds bench:store's synthetic faces, the same kind of vectors the Store section searches; ${empty.failures + full.failures} failed calls.`,
