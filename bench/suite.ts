@@ -3,7 +3,7 @@
  * its own, and their figures in one file, BENCHMARKS.md (and with --json,
  * every figure as JSON).
  *
- *   npm run bench                                 # full pass, about 13 minutes on 2 cores
+ *   npm run bench                                 # full pass, about 12 minutes on 2 cores
  *   npm run bench -- --quick --out /tmp/b.md      # a short pass that only shows each part works
  *   npm run bench -- --only ceiling,store --json figures.json
  *   npm run bench -- --help
