@@ -8,7 +8,8 @@ import { decodeRgb } from './decode.js';
 import type { FaceLibrary, FoundFace, LibraryName } from './face-library.js';
 import type { ImageJob, WorkerMessage, WorkerSetup } from './worker-protocol.js';
 
-// One libvips thread per worker, so N workers keep to about N cores.
+// libvips threads per operation (a process-wide setting): one, so N workers
+// decoding at once keep to about N cores.
 sharp.concurrency(1);
 
 async function openLibrary(name: LibraryName): Promise<FaceLibrary> {
