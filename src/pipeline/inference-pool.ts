@@ -31,7 +31,7 @@ import type { ModelName } from '../models/manifest.js';
 import type { FaceImageOps } from './face-image-ops.js';
 import type { JobRequest, PoolReply, WorkerReady, WorkerSetup } from './inference-protocol.js';
 import type { BatchOutputs, InferenceSession, InputBatch } from './session.js';
-import { SoloPolicy } from './solo-policy.js';
+import { SoloPolicy, type ModelLoad } from './solo-policy.js';
 
 export interface InferencePoolOptions extends WorkerSetup {
   readonly workers: number;
@@ -164,10 +164,12 @@ export class InferencePool {
    * (well under a millisecond) do not count: a lone request sends a face's two
    * warps at once, and that should not keep its next model runs narrow.
    */
-  private modelLoad(): { running: number; waiting: number } {
+  private modelLoad(): ModelLoad {
     let running = 0;
+    let waiting = 1;
     for (const worker of this.all) if (worker.current?.job.request.kind === 'model') running++;
-    return { running, waiting: 1 + this.queue.filter((job) => job.request.kind === 'model').length };
+    for (const job of this.queue) if (job.request.kind === 'model') waiting++;
+    return { running, waiting };
   }
 
   private spawn(): Promise<void> {
