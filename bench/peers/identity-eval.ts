@@ -12,6 +12,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { bestThreshold, rankOneCorrect } from '../../src/cli/eval-metrics.js';
+import { cosineSimilarity, l2Normalize } from '../../src/pipeline/embedder.js';
 import type { EmbeddingMetric } from './face-library.js';
 
 export interface IdentityCrop {
@@ -46,15 +47,7 @@ export function listIdentityCrops(evalDir: string, perSubject = Infinity): Ident
 }
 
 function cosine(a: readonly number[], b: readonly number[]): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  return dot / Math.sqrt(na * nb);
+  return cosineSimilarity(l2Normalize(Float32Array.from(a)), l2Normalize(Float32Array.from(b)));
 }
 
 function euclidean(a: readonly number[], b: readonly number[]): number {

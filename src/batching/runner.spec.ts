@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { FacerecError, isFacerecError } from '../errors.js';
 import { packageRoot } from '../package-root.js';
 import { OrtSession, createDirectRunner, type InferenceSession, type InputBatch } from '../pipeline/session.js';
+import { cosineSimilarity, l2Normalize } from '../pipeline/embedder.js';
 import { createBatchedRunner, type BatchedRunnerOptions } from './runner.js';
 import { FakeClock } from './fake-clock.js';
 import type { BatchInfo } from './batcher.js';
@@ -136,13 +137,5 @@ describe('createBatchedRunner (real embedder)', () => {
 });
 
 function cosine(a: Float32Array, b: Float32Array): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  return dot / Math.sqrt(na * nb);
+  return cosineSimilarity(l2Normalize(a), l2Normalize(b));
 }
