@@ -78,8 +78,13 @@ try {
   const mix = options.imagesDir ? evenMix(inputs) : options.mix;
   if (server) {
     const client = server.client;
-    for (const [i, image] of (inputs.portrait.length ? inputs.portrait : inputs.group).slice(0, ENROLLED_SUBJECTS).entries()) {
-      await call(client.enrollFace, client, { subjectId: `load-${i}`, image: image.bytes, payload: undefined, facePolicy: FacePolicy.FACE_POLICY_LARGEST });
+    // A portrait the enrolment policy refuses (a face turned too far, say) is
+    // passed over: the gallery only has to hold a few subjects.
+    let enrolled = 0;
+    for (const image of inputs.portrait.length ? inputs.portrait : inputs.group) {
+      if (enrolled === ENROLLED_SUBJECTS) break;
+      const request = { subjectId: `load-${enrolled}`, image: image.bytes, payload: undefined, facePolicy: FacePolicy.FACE_POLICY_LARGEST };
+      if (await call(client.enrollFace, client, request).then(() => true, () => false)) enrolled++;
     }
   }
   const counts = Object.fromEntries(INPUT_KINDS.map((k) => [k, inputs[k].length])) as Record<InputKind, number>;

@@ -3,7 +3,7 @@
  * ONNX Runtime run and keeps its input for a later replay, a stage recorder
  * built on the pipeline's instrumentation hook, and summary statistics.
  */
-import type { FaceImageOps } from '../src/pipeline/face-image-ops.js';
+import type { ImageOps } from '../src/pipeline/image-ops.js';
 import type { BatchOutputs, InferenceSession, InputBatch } from '../src/pipeline/session.js';
 import type { PipelineInstrumentation, StageName } from '../src/pipeline/pipeline.js';
 import type { RgbImage } from '../src/pipeline/types.js';
@@ -44,26 +44,31 @@ export class TimedSession implements InferenceSession {
   }
 }
 
-/** One recorded image-graph run (landmark crop or warp) with its inputs. */
+/** One recorded image-graph run (detector resize, landmark crop or warp) with its inputs. */
 interface RecordedImageOp {
+  readonly op: 'detectorInput' | 'landmarkCrop' | 'warp';
   readonly region: RgbImage;
   readonly theta?: Float32Array;
   readonly ms: number;
 }
 
 /** The same for the image graphs: each call timed and, while `recording`, remembered. */
-export class TimedImageOps implements FaceImageOps {
+export class TimedImageOps implements ImageOps {
   readonly runs: RecordedImageOp[] = [];
   recording = false;
 
-  constructor(readonly inner: FaceImageOps) {}
+  constructor(readonly inner: ImageOps) {}
 
   landmarkCrop(region: RgbImage): Promise<Uint8Array> {
-    return this.#timed({ region }, () => this.inner.landmarkCrop(region));
+    return this.#timed({ op: 'landmarkCrop', region }, () => this.inner.landmarkCrop(region));
   }
 
   warp(region: RgbImage, theta: Float32Array): Promise<Uint8Array> {
-    return this.#timed({ region, theta }, () => this.inner.warp(region, theta));
+    return this.#timed({ op: 'warp', region, theta }, () => this.inner.warp(region, theta));
+  }
+
+  detectorInput(image: RgbImage): Promise<Uint8Array> {
+    return this.#timed({ op: 'detectorInput', region: image }, () => this.inner.detectorInput(image));
   }
 
   close(): Promise<void> {
@@ -73,11 +78,14 @@ export class TimedImageOps implements FaceImageOps {
   /** Wall ms to run the recorded calls again, one at a time. */
   async replayMs(runs: readonly RecordedImageOp[]): Promise<number> {
     const start = performance.now();
-    for (const run of runs) await (run.theta ? this.inner.warp(run.region, run.theta) : this.inner.landmarkCrop(run.region));
+    for (const run of runs) {
+      if (run.op === 'warp') await this.inner.warp(run.region, run.theta!);
+      else await this.inner[run.op](run.region);
+    }
     return performance.now() - start;
   }
 
-  async #timed(inputs: { region: RgbImage; theta?: Float32Array }, call: () => Promise<Uint8Array>): Promise<Uint8Array> {
+  async #timed(inputs: Omit<RecordedImageOp, 'ms'>, call: () => Promise<Uint8Array>): Promise<Uint8Array> {
     const start = performance.now();
     const out = await call();
     if (this.recording) this.runs.push({ ...inputs, ms: performance.now() - start });

@@ -15,7 +15,7 @@
  * already loaded, at the price of the parity tests below.
  *
  * They mirror what libvips computed, so outputs stay within rounding of
- * the sharp versions (src/pipeline/face-image-ops.spec.ts, align.spec.ts):
+ * the sharp versions (src/pipeline/image-ops.spec.ts, align.spec.ts):
  * - crop: `resize(64, 64, { kernel: 'linear' })` is a triangle filter
  *   widened by the shrink factor (ONNX Resize, linear, antialias), rounded
  *   to uint8; `greyscale()` is luminance in linear light, sRGB-encoded again.
@@ -29,6 +29,8 @@ import { DataType, floatTensor, int64Tensor, makeModel, makeNode, type ModelProt
 export const IMAGE_GRAPH_OPSET = 18;
 export const LANDMARK_CROP_SIZE = 64;
 export const WARP_SIZE = 112;
+export const DETECTOR_INPUT_WIDTH = 320;
+export const DETECTOR_INPUT_HEIGHT = 240;
 
 /** sRGB transfer function, as libvips applies it for 8-bit images. */
 function srgbToLinear(v: number): number {
@@ -119,7 +121,29 @@ export function faceWarpGraph(): ModelProto {
   });
 }
 
+/**
+ * `image` [1, h, w, 3] uint8 RGB → `resized` [1, 240, 320, 3] uint8: the
+ * detector's input, as sharp's `resize(320, 240, { fit: 'fill', kernel:
+ * 'linear' })` gives it (a triangle filter widened by the shrink factor).
+ */
+export function detectorInputGraph(): ModelProto {
+  const nodes = [
+    makeNode('Cast', ['image'], ['image_f'], { to: DataType.FLOAT }),
+    makeNode('Resize', ['image_f', '', '', 'sizes'], ['resized_f'], { mode: 'linear', antialias: 1 }),
+    makeNode('Round', ['resized_f'], ['resized_r']),
+    makeNode('Clip', ['resized_r', 'zero', 'max_u8'], ['resized_c']),
+    makeNode('Cast', ['resized_c'], ['resized'], { to: DataType.UINT8 }),
+  ];
+  return makeModel('facerec_detector_input', IMAGE_GRAPH_OPSET, {
+    inputs: [u8('image', [1, 'h', 'w', 3])],
+    outputs: [u8('resized', [1, DETECTOR_INPUT_HEIGHT, DETECTOR_INPUT_WIDTH, 3])],
+    nodes,
+    initializers: [int64Tensor('sizes', [1, DETECTOR_INPUT_HEIGHT, DETECTOR_INPUT_WIDTH, 3]), floatTensor('zero', [0]), floatTensor('max_u8', [255])],
+  });
+}
+
 export const IMAGE_GRAPHS: Readonly<Record<ImageGraphName, () => ModelProto>> = {
   landmarkCrop: landmarkCropGraph,
   faceWarp: faceWarpGraph,
+  detectorInput: detectorInputGraph,
 };

@@ -15,12 +15,13 @@ export const MODEL_NAMES = ['detector', 'landmarks', 'embedder'] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
 
 /** Our own image-processing graphs (src/models/image-graphs.ts), built beside the models. */
-export const IMAGE_GRAPH_NAMES = ['landmarkCrop', 'faceWarp'] as const;
+export const IMAGE_GRAPH_NAMES = ['landmarkCrop', 'faceWarp', 'detectorInput'] as const;
 export type ImageGraphName = (typeof IMAGE_GRAPH_NAMES)[number];
 
 export const IMAGE_GRAPH_FILES: Readonly<Record<ImageGraphName, string>> = {
   landmarkCrop: 'landmark-crop.onnx',
   faceWarp: 'face-warp.onnx',
+  detectorInput: 'detector-input.onnx',
 };
 
 export interface TensorSpec {
@@ -88,6 +89,7 @@ export interface ModelPaths {
   readonly embedder: string;
   readonly landmarkCrop: string;
   readonly faceWarp: string;
+  readonly detectorInput: string;
 }
 
 /**
@@ -126,6 +128,7 @@ export function resolveModelPaths(modelsDir?: string): ModelPaths {
     embedder: join(dir, 'embedder.onnx'),
     landmarkCrop: join(dir, IMAGE_GRAPH_FILES.landmarkCrop),
     faceWarp: join(dir, IMAGE_GRAPH_FILES.faceWarp),
+    detectorInput: join(dir, IMAGE_GRAPH_FILES.detectorInput),
   };
 }
 

@@ -2,13 +2,13 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolveModelPaths } from '../models/manifest.js';
 import { ARCFACE_TEMPLATE, alignFace, alignFaceAndMirror, alignmentTransform, warpSimilarity } from './align.js';
-import { openFaceImageOps, type FaceImageOps } from './face-image-ops.js';
+import { openImageOps, type ImageOps } from './image-ops.js';
 import { applySimilarity, invertSimilarity, type SimilarityTransform } from './similarity-transform.js';
 import type { RgbImage } from './types.js';
 
-let ops: FaceImageOps;
+let ops: ImageOps;
 before(async () => {
-  ops = await openFaceImageOps(resolveModelPaths());
+  ops = await openImageOps(resolveModelPaths());
 });
 after(() => ops.close());
 

@@ -4,7 +4,7 @@
  * — the same result as insightface's
  * `cv2.warpAffine(img, M, (112, 112), borderValue=0)`, without a JavaScript
  * pixel loop. The part of the face's neighbourhood inside the image is cut
- * out by row copies and ONNX Runtime samples it (`FaceImageOps.warp`), black
+ * out by row copies and ONNX Runtime samples it (`ImageOps.warp`), black
  * beyond its edges, as OpenCV's border value 0;
  * align.spec.ts checks the result against a bilinear sample computed by
  * hand, pixel centres on integers.
@@ -13,7 +13,7 @@
  * same warp graph: the alignment composed with a horizontal flip of the
  * output square is still one affine map, so it is just another matrix.
  */
-import type { FaceImageOps } from './face-image-ops.js';
+import type { ImageOps } from './image-ops.js';
 import { clipToImage, cutRegion, type PixelRect } from './region.js';
 import { estimateSimilarity, invertSimilarity, applySimilarity, type SimilarityTransform } from './similarity-transform.js';
 import type { Point, RgbImage } from './types.js';
@@ -84,7 +84,7 @@ export function samplingMatrix(toImage: SimilarityTransform, rect: PixelRect, op
  * mirrored crop samples the very same image points, so it needs the same
  * region, only another matrix.
  */
-async function warpCrops(image: RgbImage, t: SimilarityTransform, ops: FaceImageOps, variants: readonly WarpOptions[]): Promise<Uint8Array[]> {
+async function warpCrops(image: RgbImage, t: SimilarityTransform, ops: ImageOps, variants: readonly WarpOptions[]): Promise<Uint8Array[]> {
   const toImage = invertSimilarity(t);
   // Only the image's own pixels are cut: GridSample's zero padding is the black beyond them,
   // and stray landmarks (a huge or far-off source square) cannot make the cut larger than the image.
@@ -98,18 +98,18 @@ async function warpCrops(image: RgbImage, t: SimilarityTransform, ops: FaceImage
  * Warps `image` by `t` (image → output coordinates) into the 112×112 RGB
  * crop, black outside the image. Returned as NHWC uint8 without the batch axis.
  */
-export async function warpSimilarity(image: RgbImage, t: SimilarityTransform, ops: FaceImageOps, options: WarpOptions = {}): Promise<Uint8Array> {
+export async function warpSimilarity(image: RgbImage, t: SimilarityTransform, ops: ImageOps, options: WarpOptions = {}): Promise<Uint8Array> {
   const [crop] = await warpCrops(image, t, ops, [options]);
   return crop!;
 }
 
 /** The 112×112 RGB ArcFace crop for a face's five landmarks. */
-export async function alignFace(image: RgbImage, points: readonly Point[], ops: FaceImageOps): Promise<Uint8Array> {
+export async function alignFace(image: RgbImage, points: readonly Point[], ops: ImageOps): Promise<Uint8Array> {
   return warpSimilarity(image, alignmentTransform(points), ops);
 }
 
 /** The ArcFace crop and its mirror image, for a flip-averaged embedding. */
-export async function alignFaceAndMirror(image: RgbImage, points: readonly Point[], ops: FaceImageOps): Promise<{ aligned: Uint8Array; mirrored: Uint8Array }> {
+export async function alignFaceAndMirror(image: RgbImage, points: readonly Point[], ops: ImageOps): Promise<{ aligned: Uint8Array; mirrored: Uint8Array }> {
   const [aligned, mirrored] = await warpCrops(image, alignmentTransform(points), ops, [{}, { mirrored: true }]);
   return { aligned: aligned!, mirrored: mirrored! };
 }

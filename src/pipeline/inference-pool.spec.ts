@@ -109,7 +109,7 @@ describe('InferencePool', () => {
         workers: 1,
         intraOpThreads: 1,
         models: { detector: model, landmarks: model, embedder: model },
-        imageGraphs: { landmarkCrop: paths.landmarkCrop, faceWarp: paths.faceWarp },
+        imageGraphs: { landmarkCrop: paths.landmarkCrop, faceWarp: paths.faceWarp, detectorInput: paths.detectorInput },
       }),
       (e: unknown) => e instanceof FacerecError && e.code === 'MODEL_NOT_LOADED',
     );
@@ -125,7 +125,7 @@ describe('InferencePool', () => {
       workers: 1,
       intraOpThreads: 1,
       models: { detector: model(paths.detector, MODEL_ITEM_DIMS.detector), landmarks: model(paths.landmarks, MODEL_ITEM_DIMS.landmarks), embedder: model(embedderPath, MODEL_ITEM_DIMS.embedder) },
-      imageGraphs: { landmarkCrop: paths.landmarkCrop, faceWarp: paths.faceWarp },
+      imageGraphs: { landmarkCrop: paths.landmarkCrop, faceWarp: paths.faceWarp, detectorInput: paths.detectorInput },
     });
     const isNotLoaded = (e: unknown) => e instanceof FacerecError && e.code === 'MODEL_NOT_LOADED';
     try {

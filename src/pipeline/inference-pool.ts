@@ -28,7 +28,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { FacerecError } from '../errors.js';
 import type { ModelName } from '../models/manifest.js';
-import type { FaceImageOps } from './face-image-ops.js';
+import type { ImageOps } from './image-ops.js';
 import type { JobRequest, PoolReply, WorkerReady, WorkerSetup } from './inference-protocol.js';
 import type { BatchOutputs, InferenceSession, InputBatch } from './session.js';
 import { SoloPolicy, type ModelLoad } from './solo-policy.js';
@@ -109,7 +109,7 @@ export class InferencePool {
   }
 
   /** The landmark crop and alignment warp graphs, run on the workers too. */
-  imageOps(): FaceImageOps {
+  imageOps(): ImageOps {
     const bytes = async (request: JobRequest, name: string) => {
       const reply = await this.submit(request);
       if (!('bytes' in reply)) throw new FacerecError('MODEL_FAILED', `${name}: the worker sent no image`);
@@ -118,6 +118,7 @@ export class InferencePool {
     return {
       landmarkCrop: (region) => bytes({ kind: 'landmarkCrop', region }, 'landmark-crop'),
       warp: (region, theta) => bytes({ kind: 'warp', region, theta }, 'face-warp'),
+      detectorInput: (image) => bytes({ kind: 'detectorInput', image: { data: image.data, width: image.width, height: image.height } }, 'detector-input'),
       close: async () => {},
     };
   }

@@ -5,7 +5,7 @@ import type { RgbImage } from './types.js';
 
 export interface WorkerSetup {
   readonly models: Readonly<Record<ModelName, { readonly path: string; readonly itemDims: readonly number[] }>>;
-  readonly imageGraphs: { readonly landmarkCrop: string; readonly faceWarp: string };
+  readonly imageGraphs: { readonly landmarkCrop: string; readonly faceWarp: string; readonly detectorInput: string };
   /** Threads of each model run while other workers are busy. */
   readonly intraOpThreads: number;
   /**
@@ -21,7 +21,8 @@ export type WorkerReady = { readonly ready: true } | { readonly ready: false; re
 export type PoolJob =
   | { readonly id: number; readonly kind: 'model'; readonly model: ModelName; readonly data: Uint8Array; readonly dims: readonly number[]; readonly solo?: boolean }
   | { readonly id: number; readonly kind: 'landmarkCrop'; readonly region: RgbImage }
-  | { readonly id: number; readonly kind: 'warp'; readonly region: RgbImage; readonly theta: Float32Array };
+  | { readonly id: number; readonly kind: 'warp'; readonly region: RgbImage; readonly theta: Float32Array }
+  | { readonly id: number; readonly kind: 'detectorInput'; readonly image: RgbImage };
 
 /** Distributes over the job kinds: a job without its id, as callers hand it to the pool. */
 export type JobRequest = PoolJob extends infer J ? (J extends PoolJob ? Omit<J, 'id'> : never) : never;

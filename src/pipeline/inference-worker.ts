@@ -1,13 +1,13 @@
 /**
  * The body of one inference worker thread (see inference-pool.ts): it opens
- * the three models and the two image graphs once, then runs whatever job the
+ * the three models and the three image graphs once, then runs whatever job the
  * pool posts, one at a time, and posts the result back.
  *
  * onnxruntime-node's `run` blocks the thread that calls it for the whole
  * model run; here that thread is this worker, not the server's event loop.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { openFaceImageOps } from './face-image-ops.js';
+import { openImageOps } from './image-ops.js';
 import { OrtSession } from './session.js';
 import type { PoolJob, PoolReply, WorkerSetup } from './inference-protocol.js';
 
@@ -59,7 +59,7 @@ try {
   // ONNX Runtime fixes a session's thread count when it is created, so a run
   // that may use more threads needs sessions of its own (7 MB of models each).
   const soloSessions = setup.soloIntraOpThreads === undefined ? undefined : await openModels(setup.soloIntraOpThreads);
-  const imageOps = await open(openFaceImageOps(setup.imageGraphs));
+  const imageOps = await open(openImageOps(setup.imageGraphs));
 
   const runJob = async (job: PoolJob): Promise<PoolReply> => {
     switch (job.kind) {
@@ -69,6 +69,8 @@ try {
         return { id: job.id, bytes: await imageOps.landmarkCrop(job.region) };
       case 'warp':
         return { id: job.id, bytes: await imageOps.warp(job.region, job.theta) };
+      case 'detectorInput':
+        return { id: job.id, bytes: await imageOps.detectorInput(job.image) };
     }
   };
 

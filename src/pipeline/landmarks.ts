@@ -1,10 +1,10 @@
 /**
  * 68 facial landmarks for one detected face: the box (clamped to the image,
- * whole pixels) squeezed to 64×64 grey (`FaceImageOps.landmarkCrop`), one
+ * whole pixels) squeezed to 64×64 grey (`ImageOps.landmarkCrop`), one
  * model run, points mapped back from [0,1] crop coordinates to image pixels.
  */
 import { FacerecError } from '../errors.js';
-import type { FaceImageOps } from './face-image-ops.js';
+import type { ImageOps } from './image-ops.js';
 import { cutRegion } from './region.js';
 import type { ModelRunner } from './session.js';
 import type { FaceBox, Point, RgbImage } from './types.js';
@@ -27,7 +27,7 @@ export function landmarkCrop(box: FaceBox, width: number, height: number): CropR
   return { left, top, width: right - left, height: bottom - top };
 }
 
-export function landmarksInput(image: RgbImage, crop: CropRect, ops: FaceImageOps): Promise<Uint8Array> {
+export function landmarksInput(image: RgbImage, crop: CropRect, ops: ImageOps): Promise<Uint8Array> {
   return ops.landmarkCrop(cutRegion(image, crop));
 }
 
@@ -40,7 +40,7 @@ export function mapLandmarks(values: Float32Array, crop: CropRect): Point[] {
   return points;
 }
 
-export async function predictLandmarks(image: RgbImage, box: FaceBox, runner: ModelRunner, ops: FaceImageOps, signal?: AbortSignal): Promise<Point[]> {
+export async function predictLandmarks(image: RgbImage, box: FaceBox, runner: ModelRunner, ops: ImageOps, signal?: AbortSignal): Promise<Point[]> {
   const crop = landmarkCrop(box, image.width, image.height);
   const input = await landmarksInput(image, crop, ops);
   const outputs = await runner.infer(input, signal ? { signal } : undefined);

@@ -9,7 +9,7 @@ import { resolveModelPaths, type ModelName } from '../models/manifest.js';
 import { DETECTOR_INPUT_HEIGHT, DETECTOR_INPUT_WIDTH } from './detector.js';
 import { LANDMARKS_INPUT_SIZE } from './landmarks.js';
 import { ALIGNED_SIZE } from './align.js';
-import { openFaceImageOps, type FaceImageOps } from './face-image-ops.js';
+import { openImageOps, type ImageOps } from './image-ops.js';
 import { InferencePool } from './inference-pool.js';
 import { OrtSession, createDirectRunner, type InferenceSession } from './session.js';
 import type { PipelineRunners } from './pipeline.js';
@@ -19,7 +19,7 @@ export interface PipelineSessions {
   readonly landmarks: InferenceSession;
   readonly embedder: InferenceSession;
   /** The landmark crop and alignment warp graphs (unbatched). */
-  readonly imageOps: FaceImageOps;
+  readonly imageOps: ImageOps;
   /** The worker threads the sessions run on, when they were opened with `workers`. */
   readonly pool?: InferencePool;
 }
@@ -59,7 +59,7 @@ export async function openPipelineSessions(options: OpenModelsOptions = {}): Pro
       intraOpThreads: pinned || 1,
       ...(pinned === 0 && options.workers > 1 ? { soloIntraOpThreads: options.workers } : {}),
       models: { detector: model('detector'), landmarks: model('landmarks'), embedder: model('embedder') },
-      imageGraphs: { landmarkCrop: paths.landmarkCrop, faceWarp: paths.faceWarp },
+      imageGraphs: { landmarkCrop: paths.landmarkCrop, faceWarp: paths.faceWarp, detectorInput: paths.detectorInput },
     });
     return {
       detector: pool.session('detector', MODEL_ITEM_DIMS.detector),
@@ -76,7 +76,7 @@ export async function openPipelineSessions(options: OpenModelsOptions = {}): Pro
     open('detector'),
     open('landmarks'),
     open('embedder'),
-    openFaceImageOps({ landmarkCrop: paths.landmarkCrop, faceWarp: paths.faceWarp }),
+    openImageOps({ landmarkCrop: paths.landmarkCrop, faceWarp: paths.faceWarp, detectorInput: paths.detectorInput }),
   ]);
   return { detector, landmarks, embedder, imageOps };
 }

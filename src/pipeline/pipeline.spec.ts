@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { FaceImageOps } from './face-image-ops.js';
+import type { ImageOps } from './image-ops.js';
 import type { ModelRunner } from './session.js';
 import { createFacePipeline, type StageName } from './pipeline.js';
 
@@ -37,9 +37,10 @@ function fakeRunners(extra: ReadonlyArray<readonly [number, number, number, numb
   const detector: ModelRunner = { name: 'detector', itemDims: [240, 320, 3], infer: async () => ({ scores, boxes }) };
   const landmarker: ModelRunner = { name: 'landmarks', itemDims: [64, 64, 1], infer: () => track({ landmarks }) };
   const embedder: ModelRunner = { name: 'embedder', itemDims: [112, 112, 3], infer: () => track({ embedding: new Float32Array(512).fill(2) }) };
-  const imageOps: FaceImageOps = {
+  const imageOps: ImageOps = {
     landmarkCrop: async () => new Uint8Array(64 * 64),
     warp: async () => new Uint8Array(112 * 112 * 3),
+    detectorInput: async () => new Uint8Array(320 * 240 * 3),
     close: async () => {},
   };
   return { runners: { detector, landmarks: landmarker, embedder }, imageOps, maxInFlight: () => maxInFlight, items: () => items };

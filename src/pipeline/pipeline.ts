@@ -10,7 +10,7 @@ import { alignFace, alignFaceAndMirror } from './align.js';
 import { detectFaces } from './detector.js';
 import { embedFace, embedFlipAveraged } from './embedder.js';
 import { fivePointsFrom68 } from './face-points.js';
-import type { FaceImageOps } from './face-image-ops.js';
+import type { ImageOps } from './image-ops.js';
 import { decodeImage, type DecodedImage } from './image.js';
 import { predictLandmarks } from './landmarks.js';
 import type { ModelRunner } from './session.js';
@@ -73,8 +73,8 @@ export interface FacePipelineSettings {
 
 export interface FacePipelineOptions {
   readonly runners: PipelineRunners;
-  /** Landmark crop and alignment warp (`openFaceImageOps`, or `PipelineSessions.imageOps`). */
-  readonly imageOps: FaceImageOps;
+  /** Landmark crop and alignment warp (`openImageOps`, or `PipelineSessions.imageOps`). */
+  readonly imageOps: ImageOps;
   readonly settings: FacePipelineSettings;
   readonly instrumentation?: PipelineInstrumentation;
 }
@@ -164,7 +164,7 @@ export function createFacePipeline(options: FacePipelineOptions): FacePipeline {
   const detect = (image: RgbImage, signal?: AbortSignal) =>
     instrumentation.stage(
       'detect',
-      () => detectFaces(image, runners.detector, { scoreThreshold: settings.detectScoreThreshold, nmsIouThreshold: settings.nmsIouThreshold }, signal),
+      () => detectFaces(image, runners.detector, imageOps, { scoreThreshold: settings.detectScoreThreshold, nmsIouThreshold: settings.nmsIouThreshold }, signal),
       { before: { model: 'detector' }, after: (found) => ({ faces: found.length }) },
     );
 

@@ -1,18 +1,19 @@
 /**
- * The per-face image work, run by ONNX Runtime on the graphs of
- * src/models/image-graphs.ts (built by `npm run models` into models/build):
- * the landmark model's 64×64 grey crop and the 112×112 ArcFace warp.
+ * Image work run by ONNX Runtime on the graphs of src/models/image-graphs.ts
+ * (built by `npm run models` into models/build): the landmark model's 64×64
+ * grey crop and the 112×112 ArcFace warp of each face, and the detector's
+ * 320×240 input of a small image (detector.ts says when).
  *
  * Each call is one image of its own size, so these run unbatched, on one
- * intra-op thread: the work is a fraction of a millisecond, less than
- * waking a second thread costs. Their outputs go to the batched models.
+ * intra-op thread: the work is a millisecond or less, too little to gain
+ * from waking a second thread. Their outputs go to the batched models.
  */
 import { existsSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { FacerecError } from '../errors.js';
 import type { RgbImage } from './types.js';
 
-export interface FaceImageOps {
+export interface ImageOps {
   /** The region squeezed to 64×64 (linear, antialiased) and turned grey: 64·64 bytes. */
   landmarkCrop(region: RgbImage): Promise<Uint8Array>;
   /**
@@ -21,12 +22,15 @@ export interface FaceImageOps {
    * normalised region coordinates (−1 and 1 are the outer pixel edges).
    */
   warp(region: RgbImage, theta: Float32Array): Promise<Uint8Array>;
+  /** The whole image squeezed to the detector's 320×240 RGB (linear, antialiased). */
+  detectorInput(image: RgbImage): Promise<Uint8Array>;
   close(): Promise<void>;
 }
 
-export interface FaceImageOpsPaths {
+export interface ImageOpsPaths {
   readonly landmarkCrop: string;
   readonly faceWarp: string;
+  readonly detectorInput: string;
 }
 
 async function openGraph(name: string, path: string): Promise<ort.InferenceSession> {
@@ -57,13 +61,18 @@ async function runGraph(session: ort.InferenceSession, name: string, feeds: Reco
   }
 }
 
-export async function openFaceImageOps(paths: FaceImageOpsPaths): Promise<FaceImageOps> {
-  const [crop, warp] = await Promise.all([openGraph('landmark-crop', paths.landmarkCrop), openGraph('face-warp', paths.faceWarp)]);
+export async function openImageOps(paths: ImageOpsPaths): Promise<ImageOps> {
+  const [crop, warp, resize] = await Promise.all([
+    openGraph('landmark-crop', paths.landmarkCrop),
+    openGraph('face-warp', paths.faceWarp),
+    openGraph('detector-input', paths.detectorInput),
+  ]);
   return {
     landmarkCrop: (region) => runGraph(crop, 'landmark-crop', { region: imageTensor(region) }, 'crop'),
     warp: (region, theta) => runGraph(warp, 'face-warp', { region: imageTensor(region), theta: new ort.Tensor('float32', theta, [1, 3, 2]) }, 'aligned'),
+    detectorInput: (image) => runGraph(resize, 'detector-input', { image: imageTensor(image) }, 'resized'),
     async close() {
-      await Promise.all([crop.release(), warp.release()]);
+      await Promise.all([crop.release(), warp.release(), resize.release()]);
     },
   };
 }
