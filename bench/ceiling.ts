@@ -75,7 +75,7 @@ export async function measureCeiling(images: readonly Uint8Array[], options: Cei
   const raw = await openPipelineSessions({ modelsDir: options.modelsDir ?? config.pipeline.modelsDir, intraOpThreads });
   try {
     const timed = { detector: new TimedSession(raw.detector), landmarks: new TimedSession(raw.landmarks), embedder: new TimedSession(raw.embedder) };
-    const pipeline = createFacePipeline({ runners: directRunners(timed), imageOps: raw.imageOps, settings: config.pipeline });
+    const pipeline = createFacePipeline({ runners: directRunners(timed, raw.imageOps), settings: config.pipeline });
     for (const session of Object.values(timed)) session.recording = true;
     let faces = 0;
     for (const image of images) faces += (await pipeline.analyze(image)).faces.length;
@@ -117,7 +117,7 @@ export async function portraitsWithoutServer(count: number): Promise<Uint8Array[
   const config = loadConfig({ env: {} });
   const sessions = await openPipelineSessions({ modelsDir: config.pipeline.modelsDir });
   try {
-    const pipeline = createFacePipeline({ runners: directRunners(sessions), imageOps: sessions.imageOps, settings: config.pipeline });
+    const pipeline = createFacePipeline({ runners: directRunners(sessions, sessions.imageOps), settings: config.pipeline });
     const detector = {
       async detect(bytes: Buffer) {
         const found = await pipeline.analyze(bytes, { embed: false });

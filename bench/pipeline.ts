@@ -19,6 +19,7 @@ import { loadConfig } from '../src/config/load.js';
 import { createBatchedRunner } from '../src/batching/index.js';
 import { createFacePipeline, type FacePipeline, type PipelineInstrumentation } from '../src/pipeline/pipeline.js';
 import { closePipelineSessions, directRunners, openPipelineSessions } from '../src/pipeline/models.js';
+import { inputMaker } from '../src/pipeline/image-ops.js';
 import { groupPhotos, oneFaceImages, type BenchImage } from './pipeline-inputs.js';
 import { STAGES, StageRecorder, TimedImageOps, TimedSession, ortMsByModel, replayMs, round, summarize } from './pipeline-timing.js';
 
@@ -50,12 +51,12 @@ const allTimed = Object.values(timed);
 const imageOps = new TimedImageOps(raw.imageOps);
 const settings = config.pipeline;
 const makeBatched = (model: keyof typeof timed) =>
-  createBatchedRunner(timed[model], { ...config.batching[model], maxInflightBatches: INFLIGHT_BATCHES });
+  createBatchedRunner(timed[model], { ...config.batching[model], maxInflightBatches: INFLIGHT_BATCHES, makeInput: inputMaker(imageOps, model) });
 const batched = { detector: makeBatched('detector'), landmarks: makeBatched('landmarks'), embedder: makeBatched('embedder') };
 
 const directPipeline = (instrumentation?: PipelineInstrumentation): FacePipeline =>
-  createFacePipeline({ runners: directRunners(timed), imageOps, settings, ...(instrumentation ? { instrumentation } : {}) });
-const batchedPipeline = createFacePipeline({ runners: batched, imageOps, settings });
+  createFacePipeline({ runners: directRunners(timed, imageOps), settings, ...(instrumentation ? { instrumentation } : {}) });
+const batchedPipeline = createFacePipeline({ runners: batched, settings });
 
 function startRecording(): void {
   for (const s of [...allTimed, imageOps]) (s.runs.length = 0), (s.recording = true);

@@ -48,7 +48,7 @@ const originals = new Map<string, { bytes: Buffer; result: PipelineResult }>();
 
 before(async () => {
   sessions = await openPipelineSessions({ intraOpThreads: 1 });
-  pipeline = createFacePipeline({ runners: directRunners(sessions), imageOps: sessions.imageOps, settings });
+  pipeline = createFacePipeline({ runners: directRunners(sessions, sessions.imageOps), settings });
   for (const file of Object.keys(FACE_COUNTS)) {
     const bytes = readFileSync(join(PHOTOS, file));
     originals.set(file, { bytes, result: await pipeline.analyze(bytes) });
@@ -136,7 +136,7 @@ describe('face pipeline on the sample photos', () => {
   });
 
   it('reports faces below minFaceSizePx without an embedding', async () => {
-    const small = createFacePipeline({ runners: directRunners(sessions), imageOps: sessions.imageOps, settings: { ...settings, minFaceSizePx: 10_000 } });
+    const small = createFacePipeline({ runners: directRunners(sessions, sessions.imageOps), settings: { ...settings, minFaceSizePx: 10_000 } });
     const { bytes } = originals.get('sample1.jpg')!;
     const result = await small.analyze(bytes).catch((e: unknown) => e);
     // A photo smaller than the minimum face size cannot hold a face at all.

@@ -3,15 +3,21 @@
  * batcher concatenates the items of concurrent calls into one
  * [n, ...itemDims] tensor for a single session run, then hands each caller
  * its own slice of the outputs. The pipeline's detector, landmark and
- * embedder runners are built this way (see pipeline/session.ts).
+ * embedder runners are built this way (see pipeline/session.ts). Items given
+ * as image regions go to the session as they are, when it can make their
+ * inputs where the model runs (an inference worker), and are made into
+ * inputs by `makeInput` otherwise.
  */
 import { FacerecError } from '../errors.js';
 import type { ModelBatchingConfig } from '../config/schema.js';
 import {
+  runItems,
   splitOutputs,
   type InferenceSession,
   type InferOptions,
   type ItemOutputs,
+  type MakeInput,
+  type ModelItem,
   type ModelRunner,
 } from '../pipeline/session.js';
 import { createBatcher, type BatchInfo, type Clock } from './batcher.js';
@@ -19,6 +25,8 @@ import { createBatcher, type BatchInfo, type Clock } from './batcher.js';
 export interface BatchedRunnerOptions extends ModelBatchingConfig {
   readonly maxInflightBatches: number;
   readonly preferredBatchSizes?: readonly number[];
+  /** Makes region items into inputs for a session that cannot (see pipeline/session.ts). */
+  readonly makeInput?: MakeInput;
   onBatch?(info: BatchInfo): void;
   clock?: Clock;
 }
@@ -36,7 +44,7 @@ export interface BatchedRunnerStats {
 }
 
 export interface BatchedRunner extends ModelRunner {
-  infer(item: Uint8Array, options?: BatchedInferOptions): Promise<ItemOutputs>;
+  infer(item: ModelItem, options?: BatchedInferOptions): Promise<ItemOutputs>;
   /** Rejects queued and future items with SHUTTING_DOWN; resolves when running batches end. */
   stop(): Promise<void>;
   readonly stats: BatchedRunnerStats;
@@ -47,16 +55,16 @@ export function createBatchedRunner(session: InferenceSession, options: BatchedR
   let batchesRun = 0;
   let itemsRun = 0;
 
-  async function runBatch(items: Uint8Array[]): Promise<Array<ItemOutputs | Error>> {
+  async function runBatch(items: ModelItem[]): Promise<Array<ItemOutputs | Error>> {
     // A wrong-sized item fails alone; the rest of the batch still runs.
     const problems = items.map((item) =>
-      item.length === itemBytes
+      !(item instanceof Uint8Array) || item.length === itemBytes
         ? undefined
         : new FacerecError('INVALID_ARGUMENT', `${session.name} input has ${item.length} bytes, expected ${itemBytes}`),
     );
     const valid = items.filter((_, i) => problems[i] === undefined);
     if (valid.length === 0) return problems as Error[];
-    const outputs = await session.run({ data: concat(valid, itemBytes), dims: [valid.length, ...session.itemDims] });
+    const outputs = await runItems(session, valid, options.makeInput);
     batchesRun++;
     itemsRun += valid.length;
     const perItem = splitOutputs(outputs, valid.length);
@@ -64,7 +72,7 @@ export function createBatchedRunner(session: InferenceSession, options: BatchedR
     return problems.map((problem) => problem ?? perItem[next++]!);
   }
 
-  const batcher = createBatcher<Uint8Array, ItemOutputs>({
+  const batcher = createBatcher<ModelItem, ItemOutputs>({
     maxBatchSize: options.maxBatchSize,
     maxQueueDelayMs: options.maxQueueDelayMs,
     preferredBatchSizes: options.preferredBatchSizes,
@@ -86,12 +94,4 @@ export function createBatchedRunner(session: InferenceSession, options: BatchedR
       return { queueDepth: batcher.queueDepth, inflightCount: batcher.inflightCount, batchesRun, itemsRun };
     },
   };
-}
-
-/** One item passes through without a copy; several are copied into one contiguous batch. */
-function concat(items: readonly Uint8Array[], itemBytes: number): Uint8Array {
-  if (items.length === 1) return items[0]!;
-  const data = new Uint8Array(items.length * itemBytes);
-  items.forEach((item, i) => data.set(item, i * itemBytes));
-  return data;
 }

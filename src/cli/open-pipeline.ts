@@ -10,7 +10,7 @@ export interface OpenedPipeline {
 export async function openPipeline(config: Config): Promise<OpenedPipeline> {
   const sessions = await openPipelineSessions({ modelsDir: config.pipeline.modelsDir, intraOpThreads: config.pipeline.intraOpThreads });
   return {
-    pipeline: createFacePipeline({ runners: directRunners(sessions), imageOps: sessions.imageOps, settings: config.pipeline }),
+    pipeline: createFacePipeline({ runners: directRunners(sessions, sessions.imageOps), settings: config.pipeline }),
     close: () => closePipelineSessions(sessions),
   };
 }

@@ -14,6 +14,7 @@
  * output square is still one affine map, so it is just another matrix.
  */
 import type { ImageOps } from './image-ops.js';
+import { isRegionItem, type ModelItem } from './session.js';
 import { clipToImage, cutRegion, type PixelRect } from './region.js';
 import { estimateSimilarity, invertSimilarity, applySimilarity, type SimilarityTransform } from './similarity-transform.js';
 import type { Point, RgbImage } from './types.js';
@@ -80,18 +81,29 @@ export function samplingMatrix(toImage: SimilarityTransform, rect: PixelRect, op
 }
 
 /**
- * One 112×112 crop per entry of `variants` from a single cut of the image: a
- * mirrored crop samples the very same image points, so it needs the same
- * region, only another matrix.
+ * The embedder's item for each entry of `variants`, from a single cut of the
+ * image: the region and the matrix the warp graph samples it with, where
+ * the embedder runs. A mirrored crop samples the very same image points, so
+ * it needs the same region, only another matrix.
  */
-async function warpCrops(image: RgbImage, t: SimilarityTransform, ops: ImageOps, variants: readonly WarpOptions[]): Promise<Uint8Array[]> {
+export function warpItems(image: RgbImage, t: SimilarityTransform, variants: readonly WarpOptions[]): ModelItem[] {
   const toImage = invertSimilarity(t);
   // Only the image's own pixels are cut: GridSample's zero padding is the black beyond them,
   // and stray landmarks (a huge or far-off source square) cannot make the cut larger than the image.
   const rect = clipToImage(image, sourceRegion(toImage, ALIGNED_SIZE));
   if (!rect) return variants.map(() => new Uint8Array(ALIGNED_SIZE * ALIGNED_SIZE * 3));
   const region = cutRegion(image, rect);
-  return Promise.all(variants.map((variant) => ops.warp(region, samplingMatrix(toImage, rect, variant))));
+  return variants.map((variant) => ({ region, theta: samplingMatrix(toImage, rect, variant) }));
+}
+
+/** The embedder's items for a face's five landmarks: its ArcFace crop, and the crop's mirror image when `withMirror`. */
+export function alignmentItems(image: RgbImage, points: readonly Point[], withMirror: boolean): ModelItem[] {
+  return warpItems(image, alignmentTransform(points), withMirror ? [{}, { mirrored: true }] : [{}]);
+}
+
+/** The 112×112 crops themselves, warped here by `ops`. */
+async function warpCrops(image: RgbImage, t: SimilarityTransform, ops: ImageOps, variants: readonly WarpOptions[]): Promise<Uint8Array[]> {
+  return Promise.all(warpItems(image, t, variants).map((item) => (isRegionItem(item) ? ops.warp(item.region, item.theta!) : item)));
 }
 
 /**

@@ -5,8 +5,9 @@
  *
  * The squeeze is bilinear with pixel centres at half-pixel offsets, as
  * OpenCV's `resize` gives it, antialiased when it shrinks. Small images
- * (portraits, up to twice the detector input's pixels) are resized by ONNX
- * Runtime's `detector-input` graph (ImageOps), on an inference worker:
+ * (portraits, up to twice the detector input's pixels) go to the detector's
+ * runner whole, and ONNX Runtime's `detector-input` graph (ImageOps) resizes
+ * them on the inference worker that runs the detector, in the same job:
  * libvips spends twice the CPU on enlarging 250×250 to 320×240, and its
  * enlargement does not line up with OpenCV's (a mean difference of 3 grey
  * levels on a 250×250 portrait, against 0.1 for the graph). Larger images
@@ -15,8 +16,7 @@
  */
 import sharp from 'sharp';
 import { FacerecError } from '../errors.js';
-import type { ImageOps } from './image-ops.js';
-import type { ModelRunner } from './session.js';
+import type { ModelItem, ModelRunner } from './session.js';
 import { nonMaxSuppression } from './nms.js';
 import type { Detection, RgbImage } from './types.js';
 
@@ -31,9 +31,13 @@ export interface DetectOptions {
 /** Images of up to this many pixels are resized by the graph, larger ones by libvips. */
 export const GRAPH_RESIZE_MAX_PIXELS = 2 * DETECTOR_INPUT_WIDTH * DETECTOR_INPUT_HEIGHT;
 
-/** The detector's input: the image resized to 320×240 RGB, NHWC uint8 without the batch axis. */
-export async function detectorInput(image: RgbImage, ops: ImageOps): Promise<Uint8Array> {
-  if (image.width * image.height <= GRAPH_RESIZE_MAX_PIXELS) return ops.detectorInput(image);
+/**
+ * The detector's item: a small image itself, for the graph to resize where
+ * the detector runs; a larger one resized here to 320×240 RGB, NHWC uint8
+ * without the batch axis.
+ */
+export async function detectorItem(image: RgbImage): Promise<ModelItem> {
+  if (image.width * image.height <= GRAPH_RESIZE_MAX_PIXELS) return { region: image };
   const data = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
     .resize(DETECTOR_INPUT_WIDTH, DETECTOR_INPUT_HEIGHT, { fit: 'fill', kernel: 'linear' })
     .raw()
@@ -64,8 +68,8 @@ export function decodeDetections(
   return nonMaxSuppression(candidates, options.nmsIouThreshold);
 }
 
-export async function detectFaces(image: RgbImage, runner: ModelRunner, ops: ImageOps, options: DetectOptions, signal?: AbortSignal): Promise<Detection[]> {
-  const input = await detectorInput(image, ops);
+export async function detectFaces(image: RgbImage, runner: ModelRunner, options: DetectOptions, signal?: AbortSignal): Promise<Detection[]> {
+  const input = await detectorItem(image);
   const outputs = await runner.infer(input, signal ? { signal } : undefined);
   const scores = outputs['scores'];
   const boxes = outputs['boxes'];

@@ -1,7 +1,10 @@
-/** Embedding: one model run on the aligned 112×112 RGB crop, then L2 normalisation. */
+/**
+ * Embedding: one model run on the aligned 112×112 RGB crop (or the region and
+ * matrix it is warped from, align.ts `alignmentItems`), then L2 normalisation.
+ */
 import { FacerecError } from '../errors.js';
 import { dot, EMBEDDING_DIM } from '../embedding.js';
-import type { ModelRunner } from './session.js';
+import type { ModelItem, ModelRunner } from './session.js';
 
 export { EMBEDDING_DIM };
 
@@ -21,7 +24,7 @@ export function cosineSimilarity(a: Float32Array, b: Float32Array): number {
   return dot(a, b);
 }
 
-export async function embedFace(aligned: Uint8Array, runner: ModelRunner, signal?: AbortSignal): Promise<Float32Array> {
+export async function embedFace(aligned: ModelItem, runner: ModelRunner, signal?: AbortSignal): Promise<Float32Array> {
   const outputs = await runner.infer(aligned, signal ? { signal } : undefined);
   const raw = outputs['embedding'];
   if (!raw || raw.length !== EMBEDDING_DIM) throw new FacerecError('MODEL_FAILED', `embedder output must be named "embedding" with ${EMBEDDING_DIM} values`);
@@ -36,7 +39,7 @@ export async function embedFace(aligned: Uint8Array, runner: ModelRunner, signal
  * Both items are submitted at once, so a batching runner can put them
  * into one model run.
  */
-export async function embedFlipAveraged(aligned: Uint8Array, mirrored: Uint8Array, runner: ModelRunner, signal?: AbortSignal): Promise<Float32Array> {
+export async function embedFlipAveraged(aligned: ModelItem, mirrored: ModelItem, runner: ModelRunner, signal?: AbortSignal): Promise<Float32Array> {
   const [plain, flipped] = await Promise.all([embedFace(aligned, runner, signal), embedFace(mirrored, runner, signal)]);
   const sum = new Float32Array(EMBEDDING_DIM);
   for (let i = 0; i < EMBEDDING_DIM; i++) sum[i] = plain[i]! + flipped[i]!;

@@ -11,6 +11,8 @@
 import { existsSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { FacerecError } from '../errors.js';
+import type { ModelName } from '../models/manifest.js';
+import type { MakeInput } from './session.js';
 import type { RgbImage } from './types.js';
 
 export interface ImageOps {
@@ -75,4 +77,19 @@ export async function openImageOps(paths: ImageOpsPaths): Promise<ImageOps> {
       await Promise.all([crop.release(), warp.release(), resize.release()]);
     },
   };
+}
+
+/** How each model's region items become its input: the detector's resize, the landmark crop, the embedder's warp. */
+export function inputMaker(ops: ImageOps, model: ModelName): MakeInput {
+  switch (model) {
+    case 'detector':
+      return (item) => ops.detectorInput(item.region);
+    case 'landmarks':
+      return (item) => ops.landmarkCrop(item.region);
+    case 'embedder':
+      return (item) => {
+        if (!item.theta) throw new FacerecError('MODEL_FAILED', 'an embedder region item needs its warp matrix');
+        return ops.warp(item.region, item.theta);
+      };
+  }
 }

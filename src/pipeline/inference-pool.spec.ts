@@ -10,7 +10,8 @@ import { resolveModelPaths } from '../models/manifest.js';
 import { prepareLayout } from '../models/prepare.js';
 import { InferencePool } from './inference-pool.js';
 import { closePipelineSessions, MODEL_ITEM_DIMS, openPipelineSessions, type PipelineSessions } from './models.js';
-import type { BatchOutputs, InputBatch } from './session.js';
+import { inputMaker } from './image-ops.js';
+import { runItems, type BatchOutputs, type InputBatch } from './session.js';
 import type { RgbImage } from './types.js';
 
 const photoPath = join(prepareLayout().photosDir, 'sample1.jpg');
@@ -75,6 +76,23 @@ describe('InferencePool', () => {
     const theta = new Float32Array([1.2, 0.1, -0.1, 1.2, 20, 30]);
     assert.deepEqual(await pooled.imageOps.landmarkCrop(region), await direct.imageOps.landmarkCrop(region));
     assert.deepEqual(await pooled.imageOps.warp(region, theta), await direct.imageOps.warp(region, theta));
+    const small = await rgb(250, 250);
+    assert.deepEqual(await pooled.imageOps.detectorInput(small), await direct.imageOps.detectorInput(small));
+  });
+
+  it('makes region items into model inputs on the worker, as the in-process graphs and sessions do', async () => {
+    const face = await rgb(180, 200);
+    const theta = new Float32Array([1.2, 0.1, -0.1, 1.2, 20, 30]);
+    const small = await rgb(250, 250);
+    const cases = [
+      { model: 'landmarks', items: [{ region: face }, { region: small }] },
+      { model: 'embedder', items: [{ region: face, theta }, new Uint8Array(MODEL_ITEM_DIMS.embedder.reduce((a, b) => a * b, 1))] },
+      { model: 'detector', items: [{ region: small }] },
+    ] as const;
+    for (const { model, items } of cases) {
+      const local = await runItems(direct[model], items, inputMaker(direct.imageOps, model));
+      assert.ok(maxDifference(await pooled[model].runItems!(items), local) < 1e-4, model);
+    }
   });
 
   it('queues work past its workers and runs it in order', async () => {

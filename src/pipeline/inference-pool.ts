@@ -7,7 +7,8 @@
  * other request for its whole length, and no two runs could overlap. The pool
  * keeps N workers (inference-worker.ts), each with its own sessions of all
  * the models and image graphs; a job goes to the first idle worker, in the
- * order jobs came. As Triton gives a model several instances, N workers let
+ * order jobs came. A model job may carry image regions, which the worker
+ * makes into the model's inputs with its image graph before the run. As Triton gives a model several instances, N workers let
  * batches of different models — or two batches of one — run side by side.
  *
  * On few cores the number of ONNX Runtime threads decides both throughput
@@ -30,7 +31,7 @@ import { FacerecError } from '../errors.js';
 import type { ModelName } from '../models/manifest.js';
 import type { ImageOps } from './image-ops.js';
 import type { JobRequest, PoolReply, WorkerReady, WorkerSetup } from './inference-protocol.js';
-import type { BatchOutputs, InferenceSession, InputBatch } from './session.js';
+import type { BatchOutputs, InferenceSession, InputBatch, ModelItem } from './session.js';
 import { SoloPolicy, type ModelLoad } from './solo-policy.js';
 
 export interface InferencePoolOptions extends WorkerSetup {
@@ -103,12 +104,19 @@ export class InferencePool {
     return reply.outputs;
   }
 
-  /** A session whose runs go to the pool, for the batcher (which only knows InferenceSession). */
-  session(model: ModelName, itemDims: readonly number[]): InferenceSession {
-    return { name: model, itemDims, run: (batch) => this.runModel(model, batch), close: async () => {} };
+  /** One model run on the next free worker, which makes the region items into inputs in the same job. */
+  async runModelItems(model: ModelName, items: readonly ModelItem[]): Promise<BatchOutputs> {
+    const reply = await this.submit({ kind: 'model', model, items });
+    if (!('outputs' in reply)) throw new FacerecError('MODEL_FAILED', `${model}: the worker sent no outputs`);
+    return reply.outputs;
   }
 
-  /** The landmark crop and alignment warp graphs, run on the workers too. */
+  /** A session whose runs go to the pool, for the batcher (which only knows InferenceSession). */
+  session(model: ModelName, itemDims: readonly number[]): InferenceSession {
+    return { name: model, itemDims, run: (batch) => this.runModel(model, batch), runItems: (items) => this.runModelItems(model, items), close: async () => {} };
+  }
+
+  /** The image graphs on their own, run on the workers too (the pipeline hands regions to model runs instead). */
   imageOps(): ImageOps {
     const bytes = async (request: JobRequest, name: string) => {
       const reply = await this.submit(request);

@@ -1,6 +1,6 @@
 /** The messages between the inference pool and its worker threads (structured-clone data only). */
 import type { ModelName } from '../models/manifest.js';
-import type { BatchOutputs } from './session.js';
+import type { BatchOutputs, ModelItem } from './session.js';
 import type { RgbImage } from './types.js';
 
 export interface WorkerSetup {
@@ -20,6 +20,8 @@ export type WorkerReady = { readonly ready: true } | { readonly ready: false; re
 
 export type PoolJob =
   | { readonly id: number; readonly kind: 'model'; readonly model: ModelName; readonly data: Uint8Array; readonly dims: readonly number[]; readonly solo?: boolean }
+  /** A model run whose region items the worker makes into inputs first, with the model's image graph. */
+  | { readonly id: number; readonly kind: 'model'; readonly model: ModelName; readonly items: readonly ModelItem[]; readonly solo?: boolean }
   | { readonly id: number; readonly kind: 'landmarkCrop'; readonly region: RgbImage }
   | { readonly id: number; readonly kind: 'warp'; readonly region: RgbImage; readonly theta: Float32Array }
   | { readonly id: number; readonly kind: 'detectorInput'; readonly image: RgbImage };

@@ -7,8 +7,8 @@
  * model run; here that thread is this worker, not the server's event loop.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { openImageOps } from './image-ops.js';
-import { OrtSession } from './session.js';
+import { inputMaker, openImageOps } from './image-ops.js';
+import { assembleBatch, OrtSession } from './session.js';
 import type { PoolJob, PoolReply, WorkerSetup } from './inference-protocol.js';
 
 const setup = workerData as WorkerSetup;
@@ -60,11 +60,15 @@ try {
   // that may use more threads needs sessions of its own (7 MB of models each).
   const soloSessions = setup.soloIntraOpThreads === undefined ? undefined : await openModels(setup.soloIntraOpThreads);
   const imageOps = await open(openImageOps(setup.imageGraphs));
+  const makeInput = { detector: inputMaker(imageOps, 'detector'), landmarks: inputMaker(imageOps, 'landmarks'), embedder: inputMaker(imageOps, 'embedder') };
 
   const runJob = async (job: PoolJob): Promise<PoolReply> => {
     switch (job.kind) {
-      case 'model':
-        return { id: job.id, outputs: await ((job.solo && soloSessions) || sessions)[job.model].run({ data: job.data, dims: job.dims }) };
+      case 'model': {
+        const session = ((job.solo && soloSessions) || sessions)[job.model];
+        const batch = 'items' in job ? await assembleBatch(session, job.items, makeInput[job.model]) : { data: job.data, dims: job.dims };
+        return { id: job.id, outputs: await session.run(batch) };
+      }
       case 'landmarkCrop':
         return { id: job.id, bytes: await imageOps.landmarkCrop(job.region) };
       case 'warp':

@@ -4,7 +4,6 @@
  * model run, points mapped back from [0,1] crop coordinates to image pixels.
  */
 import { FacerecError } from '../errors.js';
-import type { ImageOps } from './image-ops.js';
 import { cutRegion } from './region.js';
 import type { ModelRunner } from './session.js';
 import type { FaceBox, Point, RgbImage } from './types.js';
@@ -27,10 +26,6 @@ export function landmarkCrop(box: FaceBox, width: number, height: number): CropR
   return { left, top, width: right - left, height: bottom - top };
 }
 
-export function landmarksInput(image: RgbImage, crop: CropRect, ops: ImageOps): Promise<Uint8Array> {
-  return ops.landmarkCrop(cutRegion(image, crop));
-}
-
 /** Maps the model's 136 values (x,y pairs in [0,1] of the crop) to image pixels. */
 export function mapLandmarks(values: Float32Array, crop: CropRect): Point[] {
   const points: Point[] = [];
@@ -40,10 +35,10 @@ export function mapLandmarks(values: Float32Array, crop: CropRect): Point[] {
   return points;
 }
 
-export async function predictLandmarks(image: RgbImage, box: FaceBox, runner: ModelRunner, ops: ImageOps, signal?: AbortSignal): Promise<Point[]> {
+export async function predictLandmarks(image: RgbImage, box: FaceBox, runner: ModelRunner, signal?: AbortSignal): Promise<Point[]> {
   const crop = landmarkCrop(box, image.width, image.height);
-  const input = await landmarksInput(image, crop, ops);
-  const outputs = await runner.infer(input, signal ? { signal } : undefined);
+  // The crop's pixels go to the runner; the landmark-crop graph squeezes them where the model runs.
+  const outputs = await runner.infer({ region: cutRegion(image, crop) }, signal ? { signal } : undefined);
   const values = outputs['landmarks'];
   if (!values || values.length !== 136) throw new FacerecError('MODEL_FAILED', 'landmarks output must be named "landmarks" with 136 values');
   return mapLandmarks(values, crop);

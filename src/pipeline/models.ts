@@ -9,7 +9,7 @@ import { resolveModelPaths, type ModelName } from '../models/manifest.js';
 import { DETECTOR_INPUT_HEIGHT, DETECTOR_INPUT_WIDTH } from './detector.js';
 import { LANDMARKS_INPUT_SIZE } from './landmarks.js';
 import { ALIGNED_SIZE } from './align.js';
-import { openImageOps, type ImageOps } from './image-ops.js';
+import { inputMaker, openImageOps, type ImageOps } from './image-ops.js';
 import { InferencePool } from './inference-pool.js';
 import { OrtSession, createDirectRunner, type InferenceSession } from './session.js';
 import type { PipelineRunners } from './pipeline.js';
@@ -18,7 +18,7 @@ export interface PipelineSessions {
   readonly detector: InferenceSession;
   readonly landmarks: InferenceSession;
   readonly embedder: InferenceSession;
-  /** The landmark crop and alignment warp graphs (unbatched). */
+  /** The image graphs (unbatched): what `directRunners` makes region items into inputs with. */
   readonly imageOps: ImageOps;
   /** The worker threads the sessions run on, when they were opened with `workers`. */
   readonly pool?: InferencePool;
@@ -81,12 +81,16 @@ export async function openPipelineSessions(options: OpenModelsOptions = {}): Pro
   return { detector, landmarks, embedder, imageOps };
 }
 
-/** One unbatched runner per session (the CLI and tests; the server uses the batcher instead). */
-export function directRunners(sessions: Pick<PipelineSessions, ModelName>): PipelineRunners {
+/**
+ * One unbatched runner per session (the CLI and tests; the server uses the
+ * batcher instead); region items the sessions cannot take are made into
+ * inputs by `imageOps` on the calling thread.
+ */
+export function directRunners(sessions: Pick<PipelineSessions, ModelName>, imageOps: ImageOps): PipelineRunners {
   return {
-    detector: createDirectRunner(sessions.detector),
-    landmarks: createDirectRunner(sessions.landmarks),
-    embedder: createDirectRunner(sessions.embedder),
+    detector: createDirectRunner(sessions.detector, inputMaker(imageOps, 'detector')),
+    landmarks: createDirectRunner(sessions.landmarks, inputMaker(imageOps, 'landmarks')),
+    embedder: createDirectRunner(sessions.embedder, inputMaker(imageOps, 'embedder')),
   };
 }
 

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ImageOps } from './image-ops.js';
-import type { ModelRunner } from './session.js';
+import { isRegionItem, type ModelItem, type ModelRunner } from './session.js';
 import { createFacePipeline, type StageName } from './pipeline.js';
 
 /**
@@ -37,21 +36,15 @@ function fakeRunners(extra: ReadonlyArray<readonly [number, number, number, numb
   const detector: ModelRunner = { name: 'detector', itemDims: [240, 320, 3], infer: async () => ({ scores, boxes }) };
   const landmarker: ModelRunner = { name: 'landmarks', itemDims: [64, 64, 1], infer: () => track({ landmarks }) };
   const embedder: ModelRunner = { name: 'embedder', itemDims: [112, 112, 3], infer: () => track({ embedding: new Float32Array(512).fill(2) }) };
-  const imageOps: ImageOps = {
-    landmarkCrop: async () => new Uint8Array(64 * 64),
-    warp: async () => new Uint8Array(112 * 112 * 3),
-    detectorInput: async () => new Uint8Array(320 * 240 * 3),
-    close: async () => {},
-  };
-  return { runners: { detector, landmarks: landmarker, embedder }, imageOps, maxInFlight: () => maxInFlight, items: () => items };
+  return { runners: { detector, landmarks: landmarker, embedder }, maxInFlight: () => maxInFlight, items: () => items };
 }
 
 const settings = { maxImagePixels: 1e6, detectScoreThreshold: 0.75, nmsIouThreshold: 0.4, minFaceSizePx: 20 };
 const image = { data: Buffer.alloc(200 * 100 * 3, 128), width: 200, height: 100 };
 
 test('thresholds, suppresses duplicates and scales boxes to image pixels', async () => {
-  const { runners, imageOps } = fakeRunners();
-  const result = await createFacePipeline({ runners, imageOps, settings }).analyzeImage(image);
+  const { runners } = fakeRunners();
+  const result = await createFacePipeline({ runners, settings }).analyzeImage(image);
   assert.equal(result.faces.length, 2);
   const first = result.faces[0]!;
   assert.deepEqual([first.box.x1, first.box.y1, first.box.x2, first.box.y2].map((v) => Math.round(v)), [20, 10, 80, 50]);
@@ -61,26 +54,26 @@ test('thresholds, suppresses duplicates and scales boxes to image pixels', async
 
 test('runs the faces of one image concurrently, so a batcher can group them', async () => {
   const fake = fakeRunners();
-  await createFacePipeline({ runners: fake.runners, imageOps: fake.imageOps, settings }).analyzeImage(image);
+  await createFacePipeline({ runners: fake.runners, settings }).analyzeImage(image);
   assert.ok(fake.maxInFlight() >= 2, `max in flight ${fake.maxInFlight()}`);
 });
 
 test('wraps every stage in the instrumentation hook', async () => {
-  const { runners, imageOps } = fakeRunners();
+  const { runners } = fakeRunners();
   const seen: StageName[] = [];
   const instrumentation = { stage: <T>(name: StageName, fn: () => Promise<T>) => (seen.push(name), fn()) };
   const png = await (await import('sharp')).default({ create: { width: 200, height: 100, channels: 3, background: '#888' } }).png().toBuffer();
-  await createFacePipeline({ runners, imageOps, settings, instrumentation }).analyze(png);
+  await createFacePipeline({ runners, settings, instrumentation }).analyze(png);
   assert.deepEqual([...new Set(seen)].sort(), ['align', 'decode', 'detect', 'embed', 'landmarks']);
   assert.equal(seen.filter((s) => s === 'embed').length, 2);
 });
 
 test('faces below minFaceSizePx keep their landmarks but are not embedded; embed: false skips all', async () => {
-  const { runners, imageOps } = fakeRunners();
-  const big = await createFacePipeline({ runners, imageOps, settings: { ...settings, minFaceSizePx: 50 } }).analyzeImage(image);
+  const { runners } = fakeRunners();
+  const big = await createFacePipeline({ runners, settings: { ...settings, minFaceSizePx: 50 } }).analyzeImage(image);
   assert.deepEqual(big.faces.map((f) => f.embedding !== undefined), [false, false]); // both boxes are 40 px tall
   assert.ok(big.faces.every((f) => f.landmarks.length === 5));
-  const none = await createFacePipeline({ runners, imageOps, settings }).analyzeImage(image, { embed: false });
+  const none = await createFacePipeline({ runners, settings }).analyzeImage(image, { embed: false });
   assert.ok(none.faces.every((f) => f.embedding === undefined));
 });
 
@@ -88,7 +81,7 @@ test('maxFacesPerImage: only the largest faces get landmarks and embeddings, the
   // A third face, lowest score but the largest box (30×100 px against 60×40), clear of the other two.
   const fake = fakeRunners([[0.8, 0.45, 0, 0.6, 1]]);
   const analyze = (maxFacesPerImage: number) =>
-    createFacePipeline({ runners: fake.runners, imageOps: fake.imageOps, settings: { ...settings, maxFacesPerImage } }).analyzeImage(image);
+    createFacePipeline({ runners: fake.runners, settings: { ...settings, maxFacesPerImage } }).analyzeImage(image);
 
   const one = await analyze(1);
   assert.deepEqual(one.faces.map((f) => f.score.toFixed(2)), ['0.99', '0.90', '0.80'], 'every face is still reported, in detector score order');
@@ -106,8 +99,6 @@ test('maxFacesPerImage: only the largest faces get landmarks and embeddings, the
 
 test('flipAverage embeds each face and its mirror image together and returns their normalised mean', async () => {
   const fake = fakeRunners();
-  // The warp marks its crop by the matrix's orientation: a mirror image is the only reflection (negative determinant).
-  const warp = async (_region: unknown, theta: Float32Array) => new Uint8Array(112 * 112 * 3).fill(theta[0]! * theta[3]! - theta[1]! * theta[2]! < 0 ? 1 : 0);
   let inFlight = 0;
   let maxInFlight = 0;
   const embedder: ModelRunner = {
@@ -118,13 +109,16 @@ test('flipAverage embeds each face and its mirror image together and returns the
       maxInFlight = Math.max(maxInFlight, inFlight);
       await new Promise((r) => setTimeout(r, 5));
       inFlight--;
-      // Plain crops embed to the first axis, mirrored ones to the second.
+      // Plain crops embed to the first axis, mirrored ones to the second: a mirror
+      // image's warp is the only reflection (a matrix of negative determinant).
+      assert.ok(isRegionItem(item) && item.theta, 'the embedder gets the region and its warp matrix');
+      const theta = item.theta;
       const embedding = new Float32Array(512);
-      embedding[item[0]!] = 3;
+      embedding[theta[0]! * theta[3]! - theta[1]! * theta[2]! < 0 ? 1 : 0] = 3;
       return { embedding };
     },
   };
-  const pipeline = createFacePipeline({ runners: { ...fake.runners, embedder }, imageOps: { ...fake.imageOps, warp }, settings });
+  const pipeline = createFacePipeline({ runners: { ...fake.runners, embedder }, settings });
 
   const flipped = await pipeline.analyzeImage(image, { flipAverage: true });
   assert.equal(flipped.faces.length, 2);
@@ -137,12 +131,29 @@ test('flipAverage embeds each face and its mirror image together and returns the
   assert.deepEqual(plain.faces.map((f) => [f.embedding![0], f.embedding![1]]), [[1, 0], [1, 0]]);
 });
 
+test('hands each model the pixels its input is made from: a small image whole, a face box, a face region and warp', async () => {
+  const fake = fakeRunners();
+  const seen = new Map<string, ModelItem[]>();
+  const spy = (runner: ModelRunner): ModelRunner => ({
+    ...runner,
+    infer: (item, options) => (seen.set(runner.name, [...(seen.get(runner.name) ?? []), item]), runner.infer(item, options)),
+  });
+  const runners = { detector: spy(fake.runners.detector), landmarks: spy(fake.runners.landmarks), embedder: spy(fake.runners.embedder) };
+  await createFacePipeline({ runners, settings }).analyzeImage(image);
+  assert.deepEqual(seen.get('detector'), [{ region: image }]);
+  const regions = (name: string) => (seen.get(name) ?? []).filter(isRegionItem);
+  assert.equal(regions('landmarks').length, 2);
+  assert.ok(regions('landmarks').every((item) => item.theta === undefined));
+  assert.equal(regions('embedder').length, 2);
+  assert.ok(regions('embedder').every((item) => item.theta instanceof Float32Array));
+});
+
 test('detectFrame runs the detector only; describeFaces then works on the chosen faces alone', async () => {
   const fake = fakeRunners();
-  const pipeline = createFacePipeline({ runners: fake.runners, imageOps: fake.imageOps, settings });
+  const pipeline = createFacePipeline({ runners: fake.runners, settings });
   // Twice the size of what the decoder may keep: boxes still come back in the sent image's pixels.
   const png = await (await import('sharp')).default({ create: { width: 400, height: 200, channels: 3, background: '#888' } }).png().toBuffer();
-  const shrinking = createFacePipeline({ runners: fake.runners, imageOps: fake.imageOps, settings: { ...settings, maxDecodedPixels: 200 * 100 } });
+  const shrinking = createFacePipeline({ runners: fake.runners, settings: { ...settings, maxDecodedPixels: 200 * 100 } });
   const frame = await shrinking.detectFrame(png);
   assert.equal(fake.items(), 0, 'no landmark or embedder run');
   assert.deepEqual([frame.width, frame.height, frame.image.width], [400, 200, 200]);

@@ -5,12 +5,17 @@
  * hand it batching runners and tests can hand it direct ones. The faces of one
  * image go through landmarks, alignment and embedding concurrently, so a
  * batching runner can put them into one model run.
+ *
+ * Each model is handed the pixels its input is made from (a small image, a
+ * face's box, a face's neighbourhood and warp matrix) rather than the input
+ * itself: the runner's session makes the input with the model's image graph
+ * where the model runs, so on an inference worker a face's crop and its
+ * landmark run are one job, not two (session.ts `RegionItem`).
  */
-import { alignFace, alignFaceAndMirror } from './align.js';
+import { alignmentItems } from './align.js';
 import { detectFaces } from './detector.js';
 import { embedFace, embedFlipAveraged } from './embedder.js';
 import { fivePointsFrom68 } from './face-points.js';
-import type { ImageOps } from './image-ops.js';
 import { decodeImage, type DecodedImage } from './image.js';
 import { predictLandmarks } from './landmarks.js';
 import type { ModelRunner } from './session.js';
@@ -72,9 +77,8 @@ export interface FacePipelineSettings {
 }
 
 export interface FacePipelineOptions {
+  /** Runners that take region items (session.ts): `directRunners` or batched runners on the sessions of `openPipelineSessions`. */
   readonly runners: PipelineRunners;
-  /** Landmark crop and alignment warp (`openImageOps`, or `PipelineSessions.imageOps`). */
-  readonly imageOps: ImageOps;
   readonly settings: FacePipelineSettings;
   readonly instrumentation?: PipelineInstrumentation;
 }
@@ -134,21 +138,19 @@ const LANDMARKS_FACTS: StageFactsOf<unknown> = { before: { model: 'landmarks' } 
 const EMBED_FACTS: StageFactsOf<unknown> = { before: { model: 'embedder' } };
 
 export function createFacePipeline(options: FacePipelineOptions): FacePipeline {
-  const { runners, settings, imageOps } = options;
+  const { runners, settings } = options;
   const instrumentation = options.instrumentation ?? passthroughInstrumentation;
 
   async function embedAligned(image: RgbImage, landmarks: readonly Point[], flipAverage: boolean, signal?: AbortSignal): Promise<Float32Array> {
-    if (!flipAverage) {
-      const aligned = await instrumentation.stage('align', () => alignFace(image, landmarks, imageOps));
-      return instrumentation.stage('embed', () => embedFace(aligned, runners.embedder, signal), EMBED_FACTS);
-    }
-    const crops = await instrumentation.stage('align', () => alignFaceAndMirror(image, landmarks, imageOps));
-    return instrumentation.stage('embed', () => embedFlipAveraged(crops.aligned, crops.mirrored, runners.embedder, signal), EMBED_FACTS);
+    // The align stage finds the transform and cuts the region; the warp itself runs with the embedder.
+    const [aligned, mirrored] = await instrumentation.stage('align', async () => alignmentItems(image, landmarks, flipAverage));
+    if (!mirrored) return instrumentation.stage('embed', () => embedFace(aligned!, runners.embedder, signal), EMBED_FACTS);
+    return instrumentation.stage('embed', () => embedFlipAveraged(aligned!, mirrored, runners.embedder, signal), EMBED_FACTS);
   }
 
   async function processFace(image: RgbImage, detection: Detection, work: FaceWork): Promise<DetectedFace> {
     const { embed, flipAverage, signal } = work;
-    const points68 = await instrumentation.stage('landmarks', () => predictLandmarks(image, detection.box, runners.landmarks, imageOps, signal), LANDMARKS_FACTS);
+    const points68 = await instrumentation.stage('landmarks', () => predictLandmarks(image, detection.box, runners.landmarks, signal), LANDMARKS_FACTS);
     const landmarks = fivePointsFrom68(points68);
     const bigEnough = Math.min(boxWidth(detection.box), boxHeight(detection.box)) >= settings.minFaceSizePx;
     if (!embed || !bigEnough) return { ...detection, landmarks };
@@ -164,7 +166,7 @@ export function createFacePipeline(options: FacePipelineOptions): FacePipeline {
   const detect = (image: RgbImage, signal?: AbortSignal) =>
     instrumentation.stage(
       'detect',
-      () => detectFaces(image, runners.detector, imageOps, { scoreThreshold: settings.detectScoreThreshold, nmsIouThreshold: settings.nmsIouThreshold }, signal),
+      () => detectFaces(image, runners.detector, { scoreThreshold: settings.detectScoreThreshold, nmsIouThreshold: settings.nmsIouThreshold }, signal),
       { before: { model: 'detector' }, after: (found) => ({ faces: found.length }) },
     );
 

@@ -12,6 +12,7 @@
 import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { FacerecError } from '../errors.js';
+import type { RgbImage } from './types.js';
 
 /** A dense uint8 batch in the model's input layout, batch axis first. */
 export interface InputBatch {
@@ -27,12 +28,41 @@ export interface OutputTensor {
 
 export type BatchOutputs = Readonly<Record<string, OutputTensor>>;
 
+/**
+ * A model input still to be made from image pixels, by the model's own
+ * image graph (image-ops.ts): the detector's whole small image, the landmark
+ * model's face box, the embedder's face neighbourhood and warp matrix.
+ * Handing the model the pixels rather than the input lets the graph run
+ * where the model runs: on an inference worker, in the same job.
+ */
+export interface RegionItem {
+  readonly region: RgbImage;
+  /** The embedder's warp (image-ops.ts `warp`); absent for the other models. */
+  readonly theta?: Float32Array;
+}
+
+/** One item of a model run: its input bytes, or the region they are made from. */
+export type ModelItem = Uint8Array | RegionItem;
+
+export function isRegionItem(item: ModelItem): item is RegionItem {
+  return !(item instanceof Uint8Array);
+}
+
+/** Makes a region item's model input, on the calling thread (image-ops.ts `inputMaker`). */
+export type MakeInput = (item: RegionItem) => Promise<Uint8Array>;
+
 export interface InferenceSession {
   /** Model name used in logs, metrics and spans (e.g. "embedder"). */
   readonly name: string;
   /** Shape of one item, without the batch axis (e.g. [112, 112, 3]). */
   readonly itemDims: readonly number[];
   run(batch: InputBatch): Promise<BatchOutputs>;
+  /**
+   * One run of these items, region items made into inputs where the model
+   * runs. Sessions without it (ONNX Runtime in-process) get inputs made by
+   * their runner instead.
+   */
+  runItems?(items: readonly ModelItem[]): Promise<BatchOutputs>;
   close(): Promise<void>;
 }
 
@@ -48,7 +78,7 @@ export interface InferOptions {
 export interface ModelRunner {
   readonly name: string;
   readonly itemDims: readonly number[];
-  infer(item: Uint8Array, options?: InferOptions): Promise<ItemOutputs>;
+  infer(item: ModelItem, options?: InferOptions): Promise<ItemOutputs>;
 }
 
 export interface OrtSessionOptions {
@@ -120,15 +150,45 @@ export function splitOutputs(outputs: BatchOutputs, count: number): ItemOutputs[
   return items;
 }
 
-/** A runner without batching: each item is its own batch of one. */
-export function createDirectRunner(session: InferenceSession): ModelRunner {
+/**
+ * A dense batch of the items, each checked for its size; region items are
+ * made into inputs by `makeInput` first.
+ */
+export async function assembleBatch(session: Pick<InferenceSession, 'name' | 'itemDims'>, items: readonly ModelItem[], makeInput?: MakeInput): Promise<InputBatch> {
+  const inputs = await Promise.all(
+    items.map((item) => {
+      if (!isRegionItem(item)) return item;
+      if (!makeInput) throw new FacerecError('MODEL_FAILED', `${session.name}: nothing here can make a model input from an image region`);
+      return makeInput(item);
+    }),
+  );
+  const itemBytes = session.itemDims.reduce((a, b) => a * b, 1);
+  for (const input of inputs) {
+    if (input.length !== itemBytes) throw new FacerecError('INVALID_ARGUMENT', `${session.name} input has ${input.length} bytes, expected ${itemBytes}`);
+  }
+  // One item passes through without a copy; several are copied into one contiguous batch.
+  const data = inputs.length === 1 ? inputs[0]! : new Uint8Array(inputs.length * itemBytes);
+  if (inputs.length > 1) inputs.forEach((input, i) => data.set(input, i * itemBytes));
+  return { data, dims: [inputs.length, ...session.itemDims] };
+}
+
+/** One run of the items: on the session's own `runItems` where it has one, else made into inputs here. */
+export async function runItems(session: InferenceSession, items: readonly ModelItem[], makeInput?: MakeInput): Promise<BatchOutputs> {
+  if (session.runItems && items.some(isRegionItem)) return session.runItems(items);
+  return session.run(await assembleBatch(session, items, makeInput));
+}
+
+/**
+ * A runner without batching: each item is its own batch of one. Region items
+ * go to the session's `runItems`, or are made into inputs by `makeInput`.
+ */
+export function createDirectRunner(session: InferenceSession, makeInput?: MakeInput): ModelRunner {
   return {
     name: session.name,
     itemDims: session.itemDims,
     async infer(item, options) {
       options?.signal?.throwIfAborted();
-      const outputs = await session.run({ data: item, dims: [1, ...session.itemDims] });
-      return splitOutputs(outputs, 1)[0]!;
+      return splitOutputs(await runItems(session, [item], makeInput), 1)[0]!;
     },
   };
 }

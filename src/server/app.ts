@@ -28,7 +28,7 @@ import type { Logger } from '../logger.js';
 import { packageRoot } from '../package-root.js';
 // manifest.js, not index.js: the index also pulls the model build tools (dev dependencies).
 import { defaultModelsDir, loadBuildManifest, type ModelName } from '../models/manifest.js';
-import { createFacePipeline, closePipelineSessions, openPipelineSessions, type PipelineSessions } from '../pipeline/index.js';
+import { createFacePipeline, closePipelineSessions, inputMaker, openPipelineSessions, type PipelineSessions } from '../pipeline/index.js';
 import { createVectorStore, type VectorStore } from '../store/index.js';
 import { createAdmission } from './admission.js';
 import { createAuthenticator } from './auth.js';
@@ -108,7 +108,7 @@ export async function startFacerec(config: Config, { logger }: StartOptions): Pr
     metrics.watchInferencePool(() => pool.stats);
   }
   const runners = createRunners(sessions, config, metrics, tracer, config.batching.maxInflightBatches || inferenceWorkers);
-  const pipeline = createFacePipeline({ runners: withRequestContext(runners), imageOps: sessions.imageOps, settings: config.pipeline, instrumentation: createPipelineInstrumentation(tracer) });
+  const pipeline = createFacePipeline({ runners: withRequestContext(runners), settings: config.pipeline, instrumentation: createPipelineInstrumentation(tracer) });
   const analyzer: FaceAnalyzer = {
     async analyze(image, options) {
       const result = await pipeline.analyze(image, options);
@@ -249,6 +249,7 @@ function createRunners(sessions: PipelineSessions, config: Config, metrics: Face
     const runner = createBatchedRunner(sessions[model], {
       ...config.batching[model],
       maxInflightBatches,
+      makeInput: inputMaker(sessions.imageOps, model),
       onBatch(info) {
         metrics.recordBatch(model, info);
         recordBatchSpan(tracer, { model, ...info });
