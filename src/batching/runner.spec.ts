@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { FacerecError, isFacerecError } from '../errors.js';
 import { packageRoot } from '../package-root.js';
-import { OrtSession, createDirectRunner, type InferenceSession, type InputBatch } from '../pipeline/session.js';
+import { OrtSession, assembleBatch, createDirectRunner, isRegionItem, type InferenceSession, type InputBatch, type ModelItem, type RegionItem } from '../pipeline/session.js';
 import { cosineSimilarity, l2Normalize } from '../pipeline/embedder.js';
 import { createBatchedRunner, type BatchedRunnerOptions } from './runner.js';
 import { FakeClock } from './fake-clock.js';
@@ -78,6 +78,54 @@ describe('createBatchedRunner (fake session)', () => {
     const error = await bad;
     assert.ok(isFacerecError(error, 'INVALID_ARGUMENT'));
     assert.deepEqual(session.batches[0]!.dims, [2, 2, 2]);
+  });
+
+  it('makes region items into inputs with makeInput, and fails a malformed region alone', async () => {
+    const session = new FakeSession();
+    const clock = new FakeClock();
+    // The fake's input of a region: its first four bytes.
+    const makeInput = async (region: RegionItem) => Uint8Array.from(region.region.data.subarray(0, 4));
+    const runner = createBatchedRunner(session, { ...options, clock, makeInput });
+    const region = (width: number, height: number, fill: number) => ({ region: { data: Buffer.alloc(width * height * 3, fill), width, height } });
+    const good = runner.infer(region(2, 1, 3));
+    const bad = runner.infer({ region: { data: Buffer.alloc(5), width: 2, height: 1 } }).catch((e: unknown) => e);
+    const badTheta = runner.infer({ ...region(2, 1, 1), theta: new Float32Array([1, 0, 0, 1, Number.NaN, 0]) }).catch((e: unknown) => e);
+    const bytes = runner.infer(item(2, 2, 2, 2));
+    await clock.advance(5);
+    assert.deepEqual([...(await good).sum!], [12]);
+    assert.deepEqual([...(await bytes).sum!], [8]);
+    assert.ok(isFacerecError(await bad, 'INVALID_ARGUMENT'));
+    assert.ok(isFacerecError(await badTheta, 'INVALID_ARGUMENT'));
+    assert.deepEqual(session.batches[0]!.dims, [2, 2, 2]);
+  });
+
+  it('hands regions to a session that makes inputs itself, except one too large to travel in a batch', async () => {
+    const session = new FakeSession();
+    const seen: ModelItem[][] = [];
+    const withItems: InferenceSession = {
+      name: session.name,
+      itemDims: session.itemDims,
+      close: () => session.close(),
+      run: (batch) => session.run(batch),
+      runItems: async (items) => {
+        seen.push([...items]);
+        return session.run(await assembleBatch(session, items, async (r) => Uint8Array.from(r.region.data.subarray(0, 4))));
+      },
+    };
+    const clock = new FakeClock();
+    let madeHere = 0;
+    const makeInput = async (r: RegionItem) => (madeHere++, Uint8Array.from(r.region.data.subarray(0, 4)));
+    const runner = createBatchedRunner(withItems, { ...options, clock, makeInput });
+    const small = { region: { data: Buffer.alloc(2 * 2 * 3, 1), width: 2, height: 2 } };
+    const side = 600;
+    const large = { region: { data: Buffer.alloc(side * side * 3, 2), width: side, height: side } };
+    const pending = [runner.infer(small), runner.infer(large)];
+    await new Promise((r) => setImmediate(r)); // the large region's input is made before it queues
+    await clock.advance(5);
+    assert.deepEqual((await Promise.all(pending)).map((r) => [...r.sum!]), [[4], [8]]);
+    assert.equal(madeHere, 1);
+    assert.equal(seen.length, 1);
+    assert.ok(isRegionItem(seen[0]![0]!) && seen[0]![1] instanceof Uint8Array);
   });
 
   it('rejects every item of a failed session run', async () => {

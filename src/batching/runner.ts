@@ -11,6 +11,8 @@
 import { FacerecError } from '../errors.js';
 import type { ModelBatchingConfig } from '../config/schema.js';
 import {
+  isRegionItem,
+  regionItemProblem,
   runItems,
   splitOutputs,
   type InferenceSession,
@@ -25,7 +27,10 @@ import { createBatcher, type BatchInfo, type Clock } from './batcher.js';
 export interface BatchedRunnerOptions extends ModelBatchingConfig {
   readonly maxInflightBatches: number;
   readonly preferredBatchSizes?: readonly number[];
-  /** Makes region items into inputs for a session that cannot (see pipeline/session.ts). */
+  /**
+   * Makes region items into inputs: for a session that cannot (see
+   * pipeline/session.ts), and for regions over MAX_BATCHED_REGION_BYTES.
+   */
   readonly makeInput?: MakeInput;
   onBatch?(info: BatchInfo): void;
   clock?: Clock;
@@ -50,6 +55,9 @@ export interface BatchedRunner extends ModelRunner {
   readonly stats: BatchedRunnerStats;
 }
 
+/** Region items larger than this (about a 600×580 face) are made into inputs before they queue. */
+export const MAX_BATCHED_REGION_BYTES = 1 << 20;
+
 export function createBatchedRunner(session: InferenceSession, options: BatchedRunnerOptions): BatchedRunner {
   const itemBytes = session.itemDims.reduce((a, b) => a * b, 1);
   let batchesRun = 0;
@@ -57,11 +65,10 @@ export function createBatchedRunner(session: InferenceSession, options: BatchedR
 
   async function runBatch(items: ModelItem[]): Promise<Array<ItemOutputs | Error>> {
     // A wrong-sized item fails alone; the rest of the batch still runs.
-    const problems = items.map((item) =>
-      !(item instanceof Uint8Array) || item.length === itemBytes
-        ? undefined
-        : new FacerecError('INVALID_ARGUMENT', `${session.name} input has ${item.length} bytes, expected ${itemBytes}`),
-    );
+    const problems = items.map((item) => {
+      const problem = isRegionItem(item) ? regionItemProblem(item) : item.length === itemBytes ? undefined : `input has ${item.length} bytes, expected ${itemBytes}`;
+      return problem === undefined ? undefined : new FacerecError('INVALID_ARGUMENT', `${session.name}: ${problem}`);
+    });
     const valid = items.filter((_, i) => problems[i] === undefined);
     if (valid.length === 0) return problems as Error[];
     const outputs = await runItems(session, valid, options.makeInput);
@@ -87,8 +94,12 @@ export function createBatchedRunner(session: InferenceSession, options: BatchedR
   return {
     name: session.name,
     itemDims: session.itemDims,
-    infer: (item, inferOptions) =>
-      batcher.enqueue(item, { signal: inferOptions?.signal, context: inferOptions?.context }),
+    async infer(item, inferOptions) {
+      // A large region (a face filling a big photo) is made into its input first, in
+      // a job of its own, so a batch never carries more than a few MiB of pixels.
+      const queued = isRegionItem(item) && item.region.data.byteLength > MAX_BATCHED_REGION_BYTES && options.makeInput ? await options.makeInput(item) : item;
+      return batcher.enqueue(queued, { signal: inferOptions?.signal, context: inferOptions?.context });
+    },
     stop: () => batcher.stop(),
     get stats() {
       return { queueDepth: batcher.queueDepth, inflightCount: batcher.inflightCount, batchesRun, itemsRun };

@@ -31,7 +31,7 @@ import { FacerecError } from '../errors.js';
 import type { ModelName } from '../models/manifest.js';
 import type { ImageOps } from './image-ops.js';
 import type { JobRequest, PoolReply, WorkerReady, WorkerSetup } from './inference-protocol.js';
-import type { BatchOutputs, InferenceSession, InputBatch, ModelItem } from './session.js';
+import { isRegionItem, type BatchOutputs, type InferenceSession, type InputBatch, type ModelItem } from './session.js';
 import { SoloPolicy, type ModelLoad } from './solo-policy.js';
 
 export interface InferencePoolOptions extends WorkerSetup {
@@ -70,6 +70,18 @@ function startWorker(workerData: WorkerSetup): Worker {
   return new Worker(bootstrap, { eval: true, workerData });
 }
 
+/**
+ * A region whose pixels are a view into a larger buffer gets its own copy:
+ * posting a view clones the whole buffer behind it.
+ */
+function ownPixels(item: ModelItem): ModelItem {
+  if (!isRegionItem(item) || item.region.data.byteLength === item.region.data.buffer.byteLength) return item;
+  // Buffer.alloc, not Buffer.from: a small Buffer.from would be a view into Node's shared pool again.
+  const data = Buffer.alloc(item.region.data.byteLength);
+  data.set(item.region.data);
+  return { ...item, region: { ...item.region, data } };
+}
+
 export class InferencePool {
   private readonly queue: PendingJob[] = [];
   private readonly idle: PoolWorker[] = [];
@@ -106,7 +118,7 @@ export class InferencePool {
 
   /** One model run on the next free worker, which makes the region items into inputs in the same job. */
   async runModelItems(model: ModelName, items: readonly ModelItem[]): Promise<BatchOutputs> {
-    const reply = await this.submit({ kind: 'model', model, items });
+    const reply = await this.submit({ kind: 'model', model, items: items.map(ownPixels) });
     if (!('outputs' in reply)) throw new FacerecError('MODEL_FAILED', `${model}: the worker sent no outputs`);
     return reply.outputs;
   }
@@ -116,7 +128,10 @@ export class InferencePool {
     return { name: model, itemDims, run: (batch) => this.runModel(model, batch), runItems: (items) => this.runModelItems(model, items), close: async () => {} };
   }
 
-  /** The image graphs on their own, run on the workers too (the pipeline hands regions to model runs instead). */
+  /**
+   * The image graphs on their own, run on the workers too: the server's
+   * batchers use them for regions too large to travel in a batch.
+   */
   imageOps(): ImageOps {
     const bytes = async (request: JobRequest, name: string) => {
       const reply = await this.submit(request);
@@ -169,9 +184,10 @@ export class InferencePool {
   }
 
   /**
-   * Model jobs running and waiting, counting the one being dispatched. Crops and warps
-   * (well under a millisecond) do not count: a lone request sends a face's two
-   * warps at once, and that should not keep its next model runs narrow.
+   * Model jobs running and waiting, counting the one being dispatched. Image-graph jobs
+   * on their own (a large face's crop or warp, about a millisecond) do not count:
+   * a lone request may send a face's two warps at once, and that should not keep
+   * its next model runs narrow.
    */
   private modelLoad(): ModelLoad {
     let running = 0;

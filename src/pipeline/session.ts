@@ -48,6 +48,15 @@ export function isRegionItem(item: ModelItem): item is RegionItem {
   return !(item instanceof Uint8Array);
 }
 
+/** What is wrong with a region item's shape, or undefined: checked before it joins a batch, so a bad one fails alone. */
+export function regionItemProblem(item: RegionItem): string | undefined {
+  const { width, height, data } = item.region;
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) return `a region must be at least 1×1 whole pixels, not ${width}×${height}`;
+  if (data.byteLength !== width * height * 3) return `a ${width}×${height} RGB region has ${width * height * 3} bytes, not ${data.byteLength}`;
+  if (item.theta && (item.theta.length !== 6 || !item.theta.every(Number.isFinite))) return 'a warp matrix has 6 finite values';
+  return undefined;
+}
+
 /** Makes a region item's model input, on the calling thread (image-ops.ts `inputMaker`). */
 export type MakeInput = (item: RegionItem) => Promise<Uint8Array>;
 
