@@ -40,6 +40,15 @@ function srgbToLinear(v: number): number {
 
 const u8 = (name: string, dims: (number | string)[]) => ({ name, elemType: DataType.UINT8, dims });
 
+/** Float pixels rounded and clamped to 0…255, then stored as uint8; the graph holds the `zero` and `max_u8` constants. */
+function roundToUint8(input: string, output: string) {
+  return [
+    makeNode('Round', [input], [`${output}_rounded`]),
+    makeNode('Clip', [`${output}_rounded`, 'zero', 'max_u8'], [`${output}_clipped`]),
+    makeNode('Cast', [`${output}_clipped`], [output], { to: DataType.UINT8 }),
+  ];
+}
+
 /** `region` [1, h, w, 3] uint8 RGB → `crop` [1, 64, 64, 1] uint8 grey. */
 export function landmarkCropGraph(): ModelProto {
   const s = LANDMARK_CROP_SIZE;
@@ -60,9 +69,7 @@ export function landmarkCropGraph(): ModelProto {
     makeNode('Sub', ['y_pow_scaled', 'offset_lit'], ['y_lit']),
     makeNode('Where', ['dark', 'y_dark', 'y_lit'], ['grey01']),
     makeNode('Mul', ['grey01', 'max_u8'], ['grey']),
-    makeNode('Round', ['grey'], ['grey_r']),
-    makeNode('Clip', ['grey_r', 'zero', 'max_u8'], ['grey_c']),
-    makeNode('Cast', ['grey_c'], ['crop'], { to: DataType.UINT8 }),
+    ...roundToUint8('grey', 'crop'),
   ];
   const initializers = [
     int64Tensor('sizes', [1, s, s, 3]),
@@ -104,9 +111,7 @@ export function faceWarpGraph(): ModelProto {
     makeNode('Reshape', ['grid_flat', 'grid_shape'], ['grid']),
     makeNode('GridSample', ['region_f', 'grid'], ['warped'], { mode: 'bilinear', padding_mode: 'zeros', align_corners: 0 }),
     makeNode('Transpose', ['warped'], ['warped_nhwc'], { perm: [0, 2, 3, 1] }),
-    makeNode('Round', ['warped_nhwc'], ['warped_r']),
-    makeNode('Clip', ['warped_r', 'zero', 'max_u8'], ['warped_c']),
-    makeNode('Cast', ['warped_c'], ['aligned'], { to: DataType.UINT8 }),
+    ...roundToUint8('warped_nhwc', 'aligned'),
   ];
   return makeModel('facerec_face_warp', IMAGE_GRAPH_OPSET, {
     inputs: [u8('region', [1, 'h', 'w', 3]), { name: 'theta', elemType: DataType.FLOAT, dims: [1, 3, 2] }],
@@ -130,9 +135,7 @@ export function detectorInputGraph(): ModelProto {
   const nodes = [
     makeNode('Cast', ['image'], ['image_f'], { to: DataType.FLOAT }),
     makeNode('Resize', ['image_f', '', '', 'sizes'], ['resized_f'], { mode: 'linear', antialias: 1 }),
-    makeNode('Round', ['resized_f'], ['resized_r']),
-    makeNode('Clip', ['resized_r', 'zero', 'max_u8'], ['resized_c']),
-    makeNode('Cast', ['resized_c'], ['resized'], { to: DataType.UINT8 }),
+    ...roundToUint8('resized_f', 'resized'),
   ];
   return makeModel('facerec_detector_input', IMAGE_GRAPH_OPSET, {
     inputs: [u8('image', [1, 'h', 'w', 3])],

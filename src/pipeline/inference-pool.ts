@@ -8,8 +8,9 @@
  * keeps N workers (inference-worker.ts), each with its own sessions of all
  * the models and image graphs; a job goes to the first idle worker, in the
  * order jobs came. A model job may carry image regions, which the worker
- * makes into the model's inputs with its image graph before the run. As Triton gives a model several instances, N workers let
- * batches of different models — or two batches of one — run side by side.
+ * makes into the model's inputs with its image graph before the run. As
+ * Triton gives a model several instances, N workers let batches of
+ * different models — or two batches of one — run side by side.
  *
  * On few cores the number of ONNX Runtime threads decides both throughput
  * and latency: under load, one thread per run and one run per worker keep
@@ -110,15 +111,17 @@ export class InferencePool {
   }
 
   /** One model run on the next free worker. */
-  async runModel(model: ModelName, batch: InputBatch): Promise<BatchOutputs> {
-    const reply = await this.submit({ kind: 'model', model, data: batch.data, dims: batch.dims });
-    if (!('outputs' in reply)) throw new FacerecError('MODEL_FAILED', `${model}: the worker sent no outputs`);
-    return reply.outputs;
+  runModel(model: ModelName, batch: InputBatch): Promise<BatchOutputs> {
+    return this.outputsOf(model, { kind: 'model', model, data: batch.data, dims: batch.dims });
   }
 
   /** One model run on the next free worker, which makes the region items into inputs in the same job. */
-  async runModelItems(model: ModelName, items: readonly ModelItem[]): Promise<BatchOutputs> {
-    const reply = await this.submit({ kind: 'model', model, items: items.map(ownPixels) });
+  runModelItems(model: ModelName, items: readonly ModelItem[]): Promise<BatchOutputs> {
+    return this.outputsOf(model, { kind: 'model', model, items: items.map(ownPixels) });
+  }
+
+  private async outputsOf(model: ModelName, request: JobRequest): Promise<BatchOutputs> {
+    const reply = await this.submit(request);
     if (!('outputs' in reply)) throw new FacerecError('MODEL_FAILED', `${model}: the worker sent no outputs`);
     return reply.outputs;
   }
