@@ -10,17 +10,21 @@
  * crop and warp graphs, RPC and search are left out: they are the server's
  * own work, which is what the ratio served / ceiling shows.
  *
- *   npm run bench:ceiling -- [--passes N] [--portraits N] [--threads N] [--json]
+ *   npm run bench:ceiling -- [--passes N] [--portraits N | --images DIR] [--threads N] [--json]
  *
  * --threads sets the intra-op threads (default 0: one per core, the
- * yardstick); --threads 1 shows what one run costs on one core.
+ * yardstick); --threads 1 shows what one run costs on one core. --images
+ * measures the files of a folder instead: the peers section uses it for
+ * what the models alone allow on its files.
  *
  * measureCeiling is also what `npm run bench` calls before and after its
  * served run.
  */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { parseArgs } from 'node:util';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { flagTable, parseCommandArgs, UsageError, type FlagOptions } from '../src/cli/command.js';
 import { loadConfig } from '../src/config/load.js';
 import { createFacePipeline } from '../src/pipeline/pipeline.js';
 import { closePipelineSessions, directRunners, openPipelineSessions } from '../src/pipeline/models.js';
@@ -37,6 +41,8 @@ export interface CeilingResult {
   readonly faces: number;
   readonly passes: number;
   readonly intraOpThreads: number;
+  /** Landmarks and embedder run in batches of this many faces. */
+  readonly batchSize: number;
   /** Model-only images per second. */
   readonly imagesPerS: number;
   /** ms per image in each model, batch runs divided by the images. */
@@ -104,6 +110,7 @@ export async function measureCeiling(images: readonly Uint8Array[], options: Cei
       faces,
       passes: options.passes,
       intraOpThreads,
+      batchSize: CEILING_BATCH,
       imagesPerS: (images.length * options.passes * 1000) / totalMs,
       msPerImage: { detector: perImage(totals.detector), landmarks: perImage(totals.landmarks), embedder: perImage(totals.embedder) },
     };
@@ -130,15 +137,49 @@ export async function portraitsWithoutServer(count: number): Promise<Uint8Array[
   }
 }
 
+const CEILING_OPTIONS = {
+  passes: { type: 'string', default: '5', valueName: 'n', description: 'timed passes over the recorded model inputs' },
+  portraits: { type: 'string', default: '16', valueName: 'n', description: '250×250 one-face portraits to cut from the test photos' },
+  images: { type: 'string', valueName: 'dir', description: 'the image files of this folder instead of portraits (e.g. the peers section\'s group photos and portraits)' },
+  threads: { type: 'string', default: '0', valueName: 'n', description: 'ONNX Runtime intra-op threads; 0 is one per core, the yardstick' },
+  json: { type: 'boolean', default: false, description: 'print the result as JSON' },
+  help: { type: 'boolean', short: 'h', description: 'print this help and exit' },
+} as const satisfies FlagOptions;
+
+const IMAGE_FILE = /\.(jpe?g|png|webp)$/i;
+
+/** The image files directly in a folder, by name. */
+function folderImages(dir: string): Uint8Array[] {
+  if (!existsSync(dir)) throw new UsageError(`--images ${dir}: no such folder`);
+  const files = readdirSync(dir).filter((name) => IMAGE_FILE.test(name)).sort();
+  if (files.length === 0) throw new UsageError(`--images ${dir}: no .jpg, .png or .webp files in it`);
+  return files.map((name) => readFileSync(join(dir, name)));
+}
+
+/** The flags and the images they name; a usage error ends the process with its message and status 2. */
+function parseCli(argv: string[]) {
+  try {
+    const { values } = parseCommandArgs(argv, CEILING_OPTIONS, false);
+    return { values, files: values.images === undefined ? undefined : folderImages(values.images) };
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`bench:ceiling: ${error.message}\nusage: npm run bench:ceiling -- [flags]; --help lists them`);
+    process.exit(2);
+  }
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const { values } = parseArgs({
-    options: { passes: { type: 'string', default: '5' }, portraits: { type: 'string', default: '16' }, threads: { type: 'string', default: '0' }, json: { type: 'boolean', default: false } },
-  });
-  const images = await portraitsWithoutServer(Number(values.portraits));
+  const { values, files } = parseCli(process.argv.slice(2));
+  if (values.help) {
+    console.log(['usage: npm run bench:ceiling -- [flags]', '', 'flags:', ...flagTable(CEILING_OPTIONS)].join('\n'));
+    process.exit(0);
+  }
+  const images = files ?? (await portraitsWithoutServer(Number(values.portraits)));
   const result = await measureCeiling(images, { passes: Number(values.passes), intraOpThreads: Number(values.threads) });
   if (values.json) console.log(JSON.stringify(result, null, 2));
   else {
     const ms = Object.entries(result.msPerImage).map(([m, v]) => `${m} ${v.toFixed(2)}`).join(', ');
-    console.log(`${result.images} portraits × ${result.passes} passes: ${result.imagesPerS.toFixed(1)} images/s model-only (ms per image: ${ms}; load ${loadavg()[0]!.toFixed(2)})`);
+    const what = values.images === undefined ? 'portraits' : `images of ${values.images}`;
+    console.log(`${result.images} ${what} × ${result.passes} passes: ${result.imagesPerS.toFixed(1)} images/s model-only (ms per image: ${ms}; load ${loadavg()[0]!.toFixed(2)})`);
   }
 }
