@@ -1,7 +1,7 @@
 /**
  * Model-level batching gain: 64 random embedder items pushed through the
  * batched runner at once, with maxBatchSize 1 (batching off) and 8.
- * Usage: tsx bench/batched-runner.ts [items=64] [threads=2] [rounds=3]
+ * Usage: npm run bench:runner -- [--items 64] [--threads 2] [--rounds 3]
  * The end-to-end server benchmark is `npm run bench:batching`; this one
  * isolates the runner so the two can be compared.
  */
@@ -10,8 +10,21 @@ import { randomBytes } from 'node:crypto';
 import { packageRoot } from '../src/package-root.js';
 import { OrtSession } from '../src/pipeline/session.js';
 import { createBatchedRunner } from '../src/batching/index.js';
+import { numberFlag, parseBenchArgs } from './cli.js';
 
-const [itemCount = 64, threads = 2, rounds = 3] = process.argv.slice(2).map(Number);
+const { itemCount, threads, rounds } = parseBenchArgs(
+  { script: 'bench:runner', summary: 'Model-level batching gain: random embedder items through the batched runner with maxBatchSize 1 and 8.' },
+  {
+    items: { type: 'string', default: '64', valueName: 'n', description: 'embedder items pushed at once' },
+    threads: { type: 'string', default: '2', valueName: 'n', description: 'ONNX Runtime intra-op threads' },
+    rounds: { type: 'string', default: '3', valueName: 'n', description: 'rounds; the best of them is reported' },
+  },
+  (v) => ({
+    itemCount: numberFlag('items', v.items, 1, 100_000, true),
+    threads: numberFlag('threads', v.threads, 1, 256, true),
+    rounds: numberFlag('rounds', v.rounds, 1, 100, true),
+  }),
+);
 const session = await OrtSession.create({
   name: 'embedder',
   path: join(packageRoot(), 'models', 'build', 'embedder.onnx'),

@@ -13,10 +13,12 @@
  *        [--duration-ms N] [--warmup-ms N] [--concurrency 1,4,16,64]
  */
 import { loadavg } from 'node:os';
+import { UsageError } from '../src/cli/command.js';
 import { loadConfig } from '../src/config/load.js';
 import { FaceRecognitionClient } from '../src/gen/facerec/v1/facerec.js';
 import { call, startChildServer, oneFaceImagesVia, type ChildServer, type ModelName } from './batching-server.js';
 import { groupPhotos, type BenchImage } from './pipeline-inputs.js';
+import { numberFlag, numberListFlag, parseBenchArgs } from './cli.js';
 
 const MIN_SPEEDUP = 1.15;
 const SPEEDUP_CONCURRENCY = 16;
@@ -24,19 +26,31 @@ const ENROLLED_SUBJECTS = 4;
 /** The latency budget at concurrency 1: the seed's max_queue_delay default. */
 const LATENCY_BUDGET_MS = 2;
 
-const argv = process.argv.slice(2);
-const flag = (name: string) => argv.includes(name);
-const option = (name: string, fallback: string) => {
-  const i = argv.indexOf(name);
-  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : fallback;
-};
-const quick = flag('--quick');
-const json = flag('--json');
-const imageMode = option('--images', 'small');
-if (imageMode !== 'small' && imageMode !== 'group') throw new Error(`--images must be small or group, not ${imageMode}`);
-const durationMs = Number(option('--duration-ms', quick ? '1500' : '8000'));
-const warmupMs = Number(option('--warmup-ms', quick ? '500' : '2000'));
-const concurrencies = option('--concurrency', '1,4,16,64').split(',').map(Number);
+const { quick, json, imageMode, durationMs, warmupMs, concurrencies } = parseBenchArgs(
+  {
+    script: 'bench:batching',
+    summary: 'Dynamic batching on against off: the server started twice as a child process, closed-loop Recognize at each concurrency, req/s, p50/p99 and the batch sizes it ran.',
+  },
+  {
+    quick: { type: 'boolean', default: false, description: 'short runs (1.5 s after 0.5 s warm-up) that show every part works' },
+    json: { type: 'boolean', default: false, description: 'print one JSON object instead of the table' },
+    images: { type: 'string', default: 'small', valueName: 'small|group', description: '640×480 one-face JPEGs cut from the test photos, or the 1920 px group photos' },
+    'duration-ms': { type: 'string', valueName: 'ms', description: 'measured time per point (default 8000, 1500 with --quick)' },
+    'warmup-ms': { type: 'string', valueName: 'ms', description: 'warm-up before each point, left out (default 2000, 500 with --quick)' },
+    concurrency: { type: 'string', default: '1,4,16,64', valueName: 'n,…', description: 'the concurrencies to run, each ON and OFF' },
+  },
+  (v) => {
+    if (v.images !== 'small' && v.images !== 'group') throw new UsageError(`--images must be small or group, not "${v.images}"`);
+    return {
+      quick: v.quick,
+      json: v.json,
+      imageMode: v.images,
+      durationMs: numberFlag('duration-ms', v['duration-ms'] ?? (v.quick ? '1500' : '8000'), 100, 600_000),
+      warmupMs: numberFlag('warmup-ms', v['warmup-ms'] ?? (v.quick ? '500' : '2000'), 0, 600_000),
+      concurrencies: numberListFlag('concurrency', v.concurrency, 1, 1024, true),
+    };
+  },
+);
 const log = (line: string) => {
   if (!json) console.log(line);
 };

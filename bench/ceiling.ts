@@ -24,7 +24,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { flagTable, parseCommandArgs, UsageError, type FlagOptions } from '../src/cli/command.js';
+import { UsageError, type FlagOptions } from '../src/cli/command.js';
 import { loadConfig } from '../src/config/load.js';
 import { createFacePipeline } from '../src/pipeline/pipeline.js';
 import { closePipelineSessions, directRunners, openPipelineSessions } from '../src/pipeline/models.js';
@@ -32,6 +32,7 @@ import type { InferenceSession, InputBatch } from '../src/pipeline/session.js';
 import { portraits } from './load/inputs.js';
 import { groupPhotos } from './pipeline-inputs.js';
 import { TimedSession } from './pipeline-timing.js';
+import { numberFlag, parseBenchArgs } from './cli.js';
 
 /** The batch size of landmarks and embedder in the ceiling. */
 export const CEILING_BATCH = 8;
@@ -143,7 +144,6 @@ const CEILING_OPTIONS = {
   images: { type: 'string', valueName: 'dir', description: 'the image files of this folder instead of portraits (e.g. the peers section\'s group photos and portraits)' },
   threads: { type: 'string', default: '0', valueName: 'n', description: 'ONNX Runtime intra-op threads; 0 is one per core, the yardstick' },
   json: { type: 'boolean', default: false, description: 'print the result as JSON' },
-  help: { type: 'boolean', short: 'h', description: 'print this help and exit' },
 } as const satisfies FlagOptions;
 
 const IMAGE_FILE = /\.(jpe?g|png|webp)$/i;
@@ -156,26 +156,17 @@ function folderImages(dir: string): Uint8Array[] {
   return files.map((name) => readFileSync(join(dir, name)));
 }
 
-/** The flags and the images they name; a usage error ends the process with its message and status 2. */
-function parseCli(argv: string[]) {
-  try {
-    const { values } = parseCommandArgs(argv, CEILING_OPTIONS, false);
-    return { values, files: values.images === undefined ? undefined : folderImages(values.images) };
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    console.error(`bench:ceiling: ${error.message}\nusage: npm run bench:ceiling -- [flags]; --help lists them`);
-    process.exit(2);
-  }
-}
-
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const { values, files } = parseCli(process.argv.slice(2));
-  if (values.help) {
-    console.log(['usage: npm run bench:ceiling -- [flags]', '', 'flags:', ...flagTable(CEILING_OPTIONS)].join('\n'));
-    process.exit(0);
-  }
-  const images = files ?? (await portraitsWithoutServer(Number(values.portraits)));
-  const result = await measureCeiling(images, { passes: Number(values.passes), intraOpThreads: Number(values.threads) });
+  const cli = { script: 'bench:ceiling', summary: 'The model-only ceiling: the three bare ONNX Runtime sessions on model inputs recorded from the pipeline, one run at a time.' };
+  const { values, files, portraits, passes, threads } = parseBenchArgs(cli, CEILING_OPTIONS, (v) => ({
+    values: v,
+    files: v.images === undefined ? undefined : folderImages(v.images),
+    portraits: numberFlag('portraits', v.portraits, 1, 1000, true),
+    passes: numberFlag('passes', v.passes, 1, 1000, true),
+    threads: numberFlag('threads', v.threads, 0, 256, true),
+  }));
+  const images = files ?? (await portraitsWithoutServer(portraits));
+  const result = await measureCeiling(images, { passes, intraOpThreads: threads });
   if (values.json) console.log(JSON.stringify(result, null, 2));
   else {
     const ms = Object.entries(result.msPerImage).map(([m, v]) => `${m} ${v.toFixed(2)}`).join(', ');

@@ -25,25 +25,32 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
 import { credentials } from '@grpc/grpc-js';
 import { FacePolicy, FaceRecognitionClient } from '../src/gen/facerec/v1/facerec.js';
 import { packageRoot } from '../src/package-root.js';
 import { call } from './batching-server.js';
 import { groupPhotos } from './pipeline-inputs.js';
+import { numberFlag, parseBenchArgs } from './cli.js';
 
-const { values: args } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '30' },
-    concurrency: { type: 'string', default: '8' },
-    // Inference workers: in a pod, set FACEREC_PIPELINE__INFERENCE_WORKERS to the CPU it may use.
-    workers: { type: 'string', default: '2' },
-    // A prepared gallery to open (kept afterwards); default a fresh temporary one.
-    'data-dir': { type: 'string' },
+const { args, loadSeconds, concurrency, workers } = parseBenchArgs(
+  {
+    script: 'bench:footprint',
+    summary: 'The memory and CPU of one facerec server (the compiled `node bin/facerec.js serve`), idle and under Recognize load with the group photos, for sizing Kubernetes requests and limits.',
   },
-});
-const loadSeconds = Number(args.seconds);
-const concurrency = Number(args.concurrency);
+  {
+    seconds: { type: 'string', default: '30', valueName: 's', description: 'seconds of load' },
+    concurrency: { type: 'string', default: '8', valueName: 'n', description: 'Recognize calls in flight' },
+    // In a pod, FACEREC_PIPELINE__INFERENCE_WORKERS is set to the CPU it may use.
+    workers: { type: 'string', default: '2', valueName: 'n', description: "the server's inference workers" },
+    'data-dir': { type: 'string', valueName: 'dir', description: 'a prepared gallery to open and leave in place (default a fresh temporary one)' },
+  },
+  (v) => ({
+    args: v,
+    loadSeconds: numberFlag('seconds', v.seconds, 1, 3600),
+    concurrency: numberFlag('concurrency', v.concurrency, 1, 1024, true),
+    workers: numberFlag('workers', v.workers, 1, 256, true),
+  }),
+);
 
 const MIB = 1024 * 1024;
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
@@ -127,7 +134,7 @@ async function main(): Promise<void> {
     const loaded = memoryOf(pid);
     const result = {
       machine: { cores: cpus().length, model: cpus()[0]?.model, note: 'shared with other jobs: throughput and CPU figures are lower bounds' },
-      settings: { inferenceWorkers: Number(args.workers), concurrency, loadSeconds, dataDir: givenDataDir ?? null },
+      settings: { inferenceWorkers: workers, concurrency, loadSeconds, dataDir: givenDataDir ?? null },
       idleRssMiB: +(idle.rssBytes / MIB).toFixed(0),
       loadRssMiB: +(loaded.rssBytes / MIB).toFixed(0),
       peakRssMiB: +(Math.max(peakRss, loaded.peakRssBytes) / MIB).toFixed(0),

@@ -22,7 +22,6 @@ import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 
 import { Metadata } from '@grpc/grpc-js';
 import sharp from 'sharp';
@@ -31,22 +30,30 @@ import { FacePolicy, type FaceRecognitionClient, type IngestSummary } from '../s
 import { packageRoot } from '../src/package-root.js';
 import { oneFaceImagesVia, startChildServer } from './batching-server.js';
 import { groupPhotos, type BenchImage } from './pipeline-inputs.js';
+import { numberFlag, parseBenchArgs } from './cli.js';
 
 const TARGET = 0.9;
 const CALLS_IN_FLIGHT = 2;
 const SUBJECTS = 20;
 
-const { values } = parseArgs({
-  options: {
-    photos: { type: 'string' },
-    rounds: { type: 'string' },
-    quick: { type: 'boolean' },
-    json: { type: 'boolean' },
+const { values, quick, photoCount, rounds } = parseBenchArgs(
+  {
+    script: 'bench:ingest',
+    summary: "How much of the server's enrolment speed `facerec ingest` keeps: BulkIngest from memory against `facerec ingest <folder>` on the same photos, each against a fresh server.",
   },
-});
-const quick = values.quick ?? false;
-const photoCount = Number(values.photos ?? (quick ? 12 : 240));
-const rounds = Number(values.rounds ?? (quick ? 1 : 2));
+  {
+    photos: { type: 'string', valueName: 'n', description: 'one-face photos to enrol (default 240, 12 with --quick)' },
+    rounds: { type: 'string', valueName: 'n', description: 'rounds of both measurements (default 2, 1 with --quick)' },
+    quick: { type: 'boolean', default: false, description: 'a short pass that shows every part works' },
+    json: { type: 'boolean', default: false, description: 'print one JSON object instead of the lines' },
+  },
+  (v) => ({
+    values: v,
+    quick: v.quick,
+    photoCount: numberFlag('photos', v.photos ?? (v.quick ? '12' : '240'), 1, 100_000, true),
+    rounds: numberFlag('rounds', v.rounds ?? (v.quick ? '1' : '2'), 1, 100, true),
+  }),
+);
 const log = (line: string) => {
   if (!values.json) console.log(line);
 };

@@ -21,23 +21,31 @@ import { createFacePipeline, type FacePipeline, type PipelineInstrumentation } f
 import { closePipelineSessions, directRunners, openPipelineSessions } from '../src/pipeline/models.js';
 import { inputMaker } from '../src/pipeline/image-ops.js';
 import { groupPhotos, oneFaceImages, type BenchImage } from './pipeline-inputs.js';
+import { numberFlag, parseBenchArgs } from './cli.js';
 import { STAGES, StageRecorder, TimedImageOps, TimedSession, ortMsByModel, replayMs, round, summarize } from './pipeline-timing.js';
 
 const TARGET_OVERHEAD = 0.2;
 
-function flag(name: string): boolean {
-  return process.argv.includes(name);
-}
-function numberFlag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
-
-const quick = flag('--quick');
-const json = flag('--json');
-const passes = numberFlag('--passes', quick ? 1 : 5);
-const concurrency = numberFlag('--concurrency', 8);
-const smallCount = numberFlag('--small', quick ? 4 : 12);
+const { quick, json, passes, concurrency, smallCount } = parseBenchArgs(
+  {
+    script: 'bench:pipeline',
+    summary: 'End-to-end pipeline speed on 640×480 one-face JPEGs and the 1920 px group photos, per stage, sequential and concurrent, against ONNX Runtime alone on the same inputs.',
+  },
+  {
+    quick: { type: 'boolean', default: false, description: 'a short pass (1 pass, 4 small images) that shows every part works' },
+    json: { type: 'boolean', default: false, description: 'print one JSON object instead of the tables' },
+    passes: { type: 'string', valueName: 'n', description: 'passes over each image set (default 5, 1 with --quick)' },
+    concurrency: { type: 'string', default: '8', valueName: 'n', description: 'requests in flight in the concurrent runs' },
+    small: { type: 'string', valueName: 'n', description: '640×480 one-face JPEGs to cut from the test photos (default 12, 4 with --quick)' },
+  },
+  (v) => ({
+    quick: v.quick,
+    json: v.json,
+    passes: numberFlag('passes', v.passes ?? (v.quick ? '1' : '5'), 1, 1000, true),
+    concurrency: numberFlag('concurrency', v.concurrency, 1, 256, true),
+    smallCount: numberFlag('small', v.small ?? (v.quick ? '4' : '12'), 1, 100, true),
+  }),
+);
 const log = (line: string) => {
   if (!json) console.log(line);
 };

@@ -15,34 +15,48 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 
 import usearch, { type BatchMatches } from 'usearch';
 
+import { UsageError } from '../src/cli/command.js';
 import { loadConfig } from '../src/config/load.js';
 import type { StoreConfig } from '../src/config/schema.js';
 import { createLogger } from '../src/logger.js';
 import { EmbeddedVectorStore } from '../src/store/index.js';
 import { normalise, seededRandom } from '../src/store/test-vectors.js';
+import { numberFlag, parseBenchArgs } from './cli.js';
 
 const DIM = 512;
-const { values } = parseArgs({
-  options: {
-    sizes: { type: 'string', default: '10k,100k' },
-    queries: { type: 'string', default: '1000' },
-    'query-cos': { type: 'string', default: '0.7' },
-    data: { type: 'string', default: 'latent' },
-    'latent-dim': { type: 'string', default: '32' },
-    dir: { type: 'string' },
-    phase: { type: 'string', default: 'build' },
-    keep: { type: 'boolean', default: false },
+const { values } = parseBenchArgs(
+  {
+    script: 'bench:store',
+    summary: 'The embedded gallery on synthetic 512-d unit vectors: insert rate, start-up, memory, search latency at k=1 and k=10, and recall against exact search.',
   },
-});
+  {
+    sizes: { type: 'string', default: '10k,100k', valueName: 'n,…', description: 'gallery sizes, e.g. 10k,100k,1m (1m takes over an hour to build)' },
+    queries: { type: 'string', default: '1000', valueName: 'n', description: 'search queries per size' },
+    'query-cos': { type: 'string', default: '0.7', valueName: 'cos', description: 'cosine of each noisy query to the stored vector it copies' },
+    data: { type: 'string', default: 'latent', valueName: 'latent|random', description: 'vectors near a low-dimensional subspace, as face embeddings are, or uniformly random' },
+    'latent-dim': { type: 'string', default: '32', valueName: 'n', description: 'the subspace dimension of --data latent' },
+    dir: { type: 'string', valueName: 'dir', description: 'where the galleries are built (default a temporary folder)' },
+    keep: { type: 'boolean', default: false, description: 'keep the built galleries (e.g. for bench:footprint --data-dir)' },
+    phase: { type: 'string', default: 'build', valueName: 'build|search', description: 'internal: the search phase runs in a fresh process of its own' },
+  },
+  (v) => {
+    v.sizes.split(',').forEach(parseSize);
+    numberFlag('queries', v.queries, 1, 10_000_000, true);
+    numberFlag('query-cos', v['query-cos'], -1, 1);
+    numberFlag('latent-dim', v['latent-dim'], 1, DIM, true);
+    if (v.data !== 'latent' && v.data !== 'random') throw new UsageError(`--data must be latent or random, not "${v.data}"`);
+    if (v.phase !== 'build' && v.phase !== 'search') throw new UsageError(`--phase must be build or search, not "${v.phase}"`);
+    return { values: v };
+  },
+);
 
 function parseSize(s: string): number {
   const m = /^(\d+(?:\.\d+)?)([km]?)$/i.exec(s.trim());
-  if (!m) throw new Error(`bad size ${s}`);
+  if (!m) throw new UsageError(`--sizes takes sizes such as 10k, 100k or 1m, not "${s}"`);
   return Math.round(Number(m[1]) * ({ '': 1, k: 1e3, m: 1e6 }[m[2]!.toLowerCase() as '' | 'k' | 'm']));
 }
 

@@ -16,19 +16,32 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { credentials } from '@grpc/grpc-js';
 import { loadConfig } from '../src/config/load.js';
 import { FacePolicy, FaceRecognitionClient, FramePolicy, type FrameResult } from '../src/gen/facerec/v1/facerec.js';
 import { silentLogger } from '../src/logger.js';
 import { startFacerec } from '../src/server/app.js';
 import { doorScript, personPhoto, renderFrames } from '../test/support/camera-video.js';
+import { numberFlag, numberListFlag, parseBenchArgs } from './cli.js';
 
-const { values } = parseArgs({
-  options: { cameras: { type: 'string', default: '1,2,4' }, fps: { type: 'string', default: '5,10' }, seconds: { type: 'string', default: '15' }, json: { type: 'boolean', default: false } },
-});
-const list = (s: string) => s.split(',').map(Number);
-const seconds = Number(values.seconds);
+const { values, cameraCounts, fpsList, seconds } = parseBenchArgs(
+  {
+    script: 'bench:stream',
+    summary: 'What camera streams cost: simulated cameras sending a door video to RecognizeStream with the LATEST frame policy; frames processed and skipped, latency, embeddings per face-frame.',
+  },
+  {
+    cameras: { type: 'string', default: '1,2,4', valueName: 'n,…', description: 'numbers of cameras to run at once' },
+    fps: { type: 'string', default: '5,10', valueName: 'fps,…', description: 'frames per second each camera sends' },
+    seconds: { type: 'string', default: '15', valueName: 's', description: 'seconds each setting runs' },
+    json: { type: 'boolean', default: false, description: 'print one JSON object instead of the table' },
+  },
+  (v) => ({
+    values: v,
+    cameraCounts: numberListFlag('cameras', v.cameras, 1, 256, true),
+    fpsList: numberListFlag('fps', v.fps, 0.1, 120),
+    seconds: numberFlag('seconds', v.seconds, 0.5, 3600),
+  }),
+);
 
 const dataDir = await mkdtemp(join(tmpdir(), 'facerec-bench-stream-'));
 const config = loadConfig({ env: process.env, overrides: { server: { host: '127.0.0.1', grpcPort: 0, restPort: 0, metricsPort: 0 }, store: { dataDir } } });
@@ -82,8 +95,8 @@ if (!values.json) {
   console.log(`| cameras | fps each | sent | processed | skipped | latency p50 / p95 (ms) | embeddings per face-frame | sustained |`);
   console.log(`|---|---|---|---|---|---|---|---|`);
 }
-for (const fps of list(values.fps)) {
-  for (const n of list(values.cameras)) {
+for (const fps of fpsList) {
+  for (const n of cameraCounts) {
     const [faces0, emb0] = [await metric('facerec_stream_face_frames_total'), await metric('facerec_stream_embeddings_total')];
     const results = await Promise.all(Array.from({ length: n }, (_, i) => camera(i, fps)));
     const [faces1, emb1] = [await metric('facerec_stream_face_frames_total'), await metric('facerec_stream_embeddings_total')];

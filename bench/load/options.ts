@@ -7,6 +7,7 @@
  */
 import { isIP } from 'node:net';
 import { parseCommandArgs, UsageError, type FlagOptions } from '../../src/cli/command.js';
+import { numberFlag } from '../cli.js';
 import { INPUT_KINDS, type InputKind } from './inputs.js';
 
 /** No run keeps more requests in flight than this, whatever the flags say. */
@@ -57,14 +58,6 @@ export interface LoadOptions {
   readonly quiet: boolean;
 }
 
-function number(name: string, text: string, min: number, max: number, integer = false): number {
-  const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
-    throw new UsageError(`--${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, not "${text}"`);
-  }
-  return value;
-}
-
 /** Loopback names and addresses only: a load test against someone else's server must be asked for. */
 export function isLoopback(host: string): boolean {
   const bare = host.replace(/^\[|\]$/g, '');
@@ -77,7 +70,7 @@ export function parseTarget(text: string, allowRemote: boolean): { host: string;
   if (!match) throw new UsageError(`--target must be host:port, not "${text}"`);
   const host = match[1]!;
   if (!allowRemote && !isLoopback(host)) throw new UsageError(`--target ${host} is not a loopback address; add --allow-remote to load a remote server`);
-  return { host, port: number('target', match[2]!, 1, 65535, true) };
+  return { host, port: numberFlag('target', match[2]!, 1, 65535, true) };
 }
 
 export function parseMix(text: string): Record<InputKind, number> {
@@ -87,7 +80,7 @@ export function parseMix(text: string): Record<InputKind, number> {
     if (!(INPUT_KINDS as readonly string[]).includes(kind!) || weight === undefined) {
       throw new UsageError(`--mix takes kind=weight pairs with kinds ${INPUT_KINDS.join(', ')}, not "${part}"`);
     }
-    mix[kind as InputKind] = number('mix', weight, 0, 1000, true);
+    mix[kind as InputKind] = numberFlag('mix', weight, 0, 1000, true);
   }
   if (Object.values(mix).every((w) => w === 0)) throw new UsageError('--mix needs one weight above 0');
   return mix;
@@ -98,12 +91,12 @@ export function parseLoadOptions(args: readonly string[]): LoadOptions {
   if (v.protocol !== 'grpc' && v.protocol !== 'rest') throw new UsageError(`--protocol must be grpc or rest, not "${v.protocol}"`);
   if (v.concurrency !== undefined && v.rate !== undefined) throw new UsageError('give --concurrency (closed loop) or --rate (open loop), not both');
   const mode: LoadMode = v.rate !== undefined
-    ? { kind: 'open', ratePerS: number('rate', v.rate, 0.1, 100_000), maxInFlight: number('max-in-flight', v['max-in-flight'], 1, MAX_IN_FLIGHT, true) }
-    : { kind: 'closed', concurrency: number('concurrency', v.concurrency ?? '16', 1, MAX_IN_FLIGHT, true) };
-  const warmupS = number('warmup', v.warmup, 0, MAX_DURATION_S);
-  const requests = v.requests === undefined ? undefined : number('requests', v.requests, 1, 100_000_000, true);
+    ? { kind: 'open', ratePerS: numberFlag('rate', v.rate, 0.1, 100_000), maxInFlight: numberFlag('max-in-flight', v['max-in-flight'], 1, MAX_IN_FLIGHT, true) }
+    : { kind: 'closed', concurrency: numberFlag('concurrency', v.concurrency ?? '16', 1, MAX_IN_FLIGHT, true) };
+  const warmupS = numberFlag('warmup', v.warmup, 0, MAX_DURATION_S);
+  const requests = v.requests === undefined ? undefined : numberFlag('requests', v.requests, 1, 100_000_000, true);
   // With only --requests, the run is bounded by the hard cap instead of the 30 s default.
-  const durationS = number('duration', v.duration ?? (requests === undefined ? '30' : String(MAX_DURATION_S - warmupS)), 0.1, MAX_DURATION_S - warmupS);
+  const durationS = numberFlag('duration', v.duration ?? (requests === undefined ? '30' : String(MAX_DURATION_S - warmupS)), 0.1, MAX_DURATION_S - warmupS);
   return {
     ...(v.target === undefined ? {} : { target: parseTarget(v.target, v['allow-remote']) }),
     protocol: v.protocol,
@@ -112,8 +105,8 @@ export function parseLoadOptions(args: readonly string[]): LoadOptions {
     durationS,
     ...(requests === undefined ? {} : { requests }),
     warmupS,
-    timeoutS: number('timeout', v.timeout, 0.1, 600),
-    portraits: number('portraits', v.portraits, 1, 200, true),
+    timeoutS: numberFlag('timeout', v.timeout, 0.1, 600),
+    portraits: numberFlag('portraits', v.portraits, 1, 200, true),
     ...(v.images === undefined ? {} : { imagesDir: v.images }),
     ...(v.token === undefined ? {} : { token: v.token }),
     ...(v.json === undefined ? {} : { jsonPath: v.json }),
