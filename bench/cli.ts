@@ -16,18 +16,18 @@ export interface BenchCli {
 }
 
 /** Ends the process with a usage error: `bench:x: message`, the usage line, status 2. */
-export function exitWithUsageError(cli: BenchCli, message: string): never {
+function exitWithUsageError(cli: BenchCli, message: string): never {
   console.error(`${cli.script}: ${message}\nusage: npm run ${cli.script} -- [flags]; --help lists them`);
   process.exit(2);
 }
+
+type BenchValues<O extends FlagOptions> = ReturnType<typeof parseCommandArgs<O & typeof HELP_FLAG>>['values'];
 
 /**
  * The script's flags parsed strictly from argv; `--help` prints them and
  * exits. `check` may turn the values into what the script uses, throwing a
  * UsageError for a value it refuses.
  */
-type BenchValues<O extends FlagOptions> = ReturnType<typeof parseCommandArgs<O & typeof HELP_FLAG>>['values'];
-
 export function parseBenchArgs<const O extends FlagOptions, T = BenchValues<O>>(
   cli: BenchCli,
   options: O,
