@@ -20,9 +20,8 @@
  * measureCeiling is also what `npm run bench` calls before and after its
  * served run.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { UsageError, type FlagOptions } from '../src/cli/command.js';
 import { loadConfig } from '../src/config/load.js';
@@ -30,7 +29,7 @@ import { createFacePipeline } from '../src/pipeline/pipeline.js';
 import { closePipelineSessions, directRunners, openPipelineSessions } from '../src/pipeline/models.js';
 import type { InferenceSession, InputBatch } from '../src/pipeline/session.js';
 import { portraits } from './load/inputs.js';
-import { groupPhotos } from './pipeline-inputs.js';
+import { folderImages, groupPhotos } from './pipeline-inputs.js';
 import { TimedSession } from './pipeline-timing.js';
 import { numberFlag, parseBenchArgs } from './cli.js';
 
@@ -146,21 +145,21 @@ const CEILING_OPTIONS = {
   json: { type: 'boolean', default: false, description: 'print the result as JSON' },
 } as const satisfies FlagOptions;
 
-const IMAGE_FILE = /\.(jpe?g|png|webp)$/i;
-
-/** The image files directly in a folder, by name. */
-function folderImages(dir: string): Uint8Array[] {
+/** The image files of `--images`, or a usage error naming the folder. */
+function imagesOf(dir: string): Uint8Array[] {
   if (!existsSync(dir)) throw new UsageError(`--images ${dir}: no such folder`);
-  const files = readdirSync(dir).filter((name) => IMAGE_FILE.test(name)).sort();
-  if (files.length === 0) throw new UsageError(`--images ${dir}: no .jpg, .png or .webp files in it`);
-  return files.map((name) => readFileSync(join(dir, name)));
+  try {
+    return folderImages(dir).map((image) => image.bytes);
+  } catch (error) {
+    throw new UsageError(`--images ${dir}: ${(error as Error).message}`);
+  }
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const cli = { script: 'bench:ceiling', summary: 'The model-only ceiling: the three bare ONNX Runtime sessions on model inputs recorded from the pipeline, one run at a time.' };
   const { values, files, portraits, passes, threads } = parseBenchArgs(cli, CEILING_OPTIONS, (v) => ({
     values: v,
-    files: v.images === undefined ? undefined : folderImages(v.images),
+    files: v.images === undefined ? undefined : imagesOf(v.images),
     portraits: numberFlag('portraits', v.portraits, 1, 1000, true),
     passes: numberFlag('passes', v.passes, 1, 1000, true),
     threads: numberFlag('threads', v.threads, 0, 256, true),

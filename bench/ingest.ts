@@ -36,7 +36,7 @@ const TARGET = 0.9;
 const CALLS_IN_FLIGHT = 2;
 const SUBJECTS = 20;
 
-const { values, quick, photoCount, rounds } = parseBenchArgs(
+const { values, photoCount, rounds } = parseBenchArgs(
   {
     script: 'bench:ingest',
     summary: "How much of the server's enrolment speed `facerec ingest` keeps: BulkIngest from memory against `facerec ingest <folder>` on the same photos, each against a fresh server.",
@@ -49,7 +49,6 @@ const { values, quick, photoCount, rounds } = parseBenchArgs(
   },
   (v) => ({
     values: v,
-    quick: v.quick,
     photoCount: numberFlag('photos', v.photos ?? (v.quick ? '12' : '240'), 1, 100_000, true),
     rounds: numberFlag('rounds', v.rounds ?? (v.quick ? '1' : '2'), 1, 100, true),
   }),

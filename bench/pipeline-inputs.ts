@@ -3,8 +3,8 @@
  * committed): the 1920 px group photos test/photos/sample1..6.jpg as they
  * are, and 640×480 one-face JPEGs cut around single faces of those photos.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { extname, join } from 'node:path';
 import sharp from 'sharp';
 import { packageRoot } from '../src/package-root.js';
 import type { FacePipeline } from '../src/pipeline/pipeline.js';
@@ -17,6 +17,16 @@ export interface BenchImage {
 
 const SMALL_WIDTH = 640;
 const SMALL_HEIGHT = 480;
+
+/** Image files the bench scripts read from a folder (what the peer libraries read too). */
+const FOLDER_IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp']);
+
+/** The .jpg, .jpeg, .png and .webp files directly in `dir`, by name; an Error when there are none. */
+export function folderImages(dir: string): BenchImage[] {
+  const names = readdirSync(dir).filter((name) => FOLDER_IMAGE_EXTENSIONS.has(extname(name).toLowerCase())).sort();
+  if (names.length === 0) throw new Error(`no .jpg, .jpeg, .png or .webp files in ${dir}`);
+  return names.map((name) => ({ name, bytes: readFileSync(join(dir, name)) }));
+}
 
 export function groupPhotos(): BenchImage[] {
   return [1, 2, 3, 4, 5, 6].map((i) => {

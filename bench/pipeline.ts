@@ -26,7 +26,7 @@ import { STAGES, StageRecorder, TimedImageOps, TimedSession, ortMsByModel, repla
 
 const TARGET_OVERHEAD = 0.2;
 
-const { quick, json, passes, concurrency, smallCount } = parseBenchArgs(
+const { json, passes, concurrency, smallCount } = parseBenchArgs(
   {
     script: 'bench:pipeline',
     summary: 'End-to-end pipeline speed on 640×480 one-face JPEGs and the 1920 px group photos, per stage, sequential and concurrent, against ONNX Runtime alone on the same inputs.',
@@ -39,7 +39,6 @@ const { quick, json, passes, concurrency, smallCount } = parseBenchArgs(
     small: { type: 'string', valueName: 'n', description: '640×480 one-face JPEGs to cut from the test photos (default 12, 4 with --quick)' },
   },
   (v) => ({
-    quick: v.quick,
     json: v.json,
     passes: numberFlag('passes', v.passes ?? (v.quick ? '1' : '5'), 1, 1000, true),
     concurrency: numberFlag('concurrency', v.concurrency, 1, 256, true),

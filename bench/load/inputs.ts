@@ -13,11 +13,9 @@
  * The mix is a weighted round robin, so a run's sequence of inputs is the
  * same every time and the kinds interleave smoothly.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { extname, join } from 'node:path';
 import sharp from 'sharp';
 import type { Box } from '../../src/gen/facerec/v1/facerec.js';
-import { groupPhotos, type BenchImage } from '../pipeline-inputs.js';
+import { folderImages, groupPhotos, type BenchImage } from '../pipeline-inputs.js';
 import type { LoadTarget } from './target.js';
 
 export const INPUT_KINDS = ['portrait', 'group', 'noface'] as const;
@@ -86,18 +84,13 @@ export async function buildInputs(target: LoadTarget, mix: Readonly<Record<Input
   return set;
 }
 
-const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp']);
-
 /** Every image file of `dir` (by name), each in the kind its face count gives it. */
 export async function folderInputs(target: Pick<LoadTarget, 'detect'>, dir: string): Promise<InputSet> {
   const set: Record<InputKind, BenchImage[]> = { portrait: [], group: [], noface: [] };
-  const names = readdirSync(dir).filter((name) => IMAGE_EXTENSIONS.has(extname(name).toLowerCase())).sort();
-  for (const name of names) {
-    const bytes = readFileSync(join(dir, name));
-    const faces = (await target.detect(bytes)).boxes.length;
-    set[faces === 0 ? 'noface' : faces === 1 ? 'portrait' : 'group'].push({ name, bytes });
+  for (const image of folderImages(dir)) {
+    const faces = (await target.detect(image.bytes)).boxes.length;
+    set[faces === 0 ? 'noface' : faces === 1 ? 'portrait' : 'group'].push(image);
   }
-  if (names.length === 0) throw new Error(`no .jpg, .jpeg, .png or .webp files in ${dir}`);
   return set;
 }
 
