@@ -85,7 +85,7 @@ async function main(): Promise<void> {
       FACEREC_SERVER__REST_ENABLED: 'false',
       FACEREC_SERVER__METRICS_ENABLED: 'false',
       DATA_DIR: dataDir,
-      FACEREC_PIPELINE__INFERENCE_WORKERS: args.workers,
+      FACEREC_PIPELINE__INFERENCE_WORKERS: String(workers),
       FACEREC_LOG_LEVEL: 'info',
     },
     stdio: ['ignore', 'ignore', 'pipe'],
